@@ -181,7 +181,7 @@ class CostGraph:
         n_jobs
             Worker threads (default: CPU count, at most 8).
         progress
-            Show a progress bar over batches.
+            Show a progress bar over batches (when there is more than one).
 
         Returns
         -------
@@ -212,7 +212,8 @@ class CostGraph:
             rows[starts[k] : starts[k + 1]] = distances[:, targets]
 
         workers = n_jobs or min(8, os.cpu_count() or 1)
-        bar = _progress(len(batches), enabled=progress, unit="batch", desc=f"{self.weight} matrix")
+        bar = _progress(len(batches), enabled=progress and len(batches) > 1, unit="batch",
+                        desc=f"{self.weight} matrix")
         if workers <= 1 or len(batches) == 1:
             for k in range(len(batches)):
                 run(k)

@@ -1,0 +1,30 @@
+# mobility_plan — the two front-door commands are `make plan` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: plan test bench app clean
+
+$(STAMP): pyproject.toml requirements.txt
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+## plan: set up .venv and run the main job on the default data
+plan: $(STAMP)
+	$(BIN)/mobility-plan summary
+
+## test: set up .venv and run the whole offline test suite
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## bench: run the benchmarks (prints ratios against baselines measured in the same run)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_costs.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build src/*.egg-info

