@@ -28,3 +28,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build src/*.egg-info
+
+## app: start the Streamlit app on http://localhost:8501
+app: $(STAMP)
+	$(BIN)/streamlit run app.py
