@@ -25,6 +25,7 @@ test: $(STAMP)
 ## bench: run the benchmarks (prints ratios against baselines measured in the same run)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_costs.py
+	$(BIN)/python benchmarks/validate_fleet.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build src/*.egg-info

@@ -135,6 +135,62 @@ def _cmd_costs(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- fleet
+
+
+def _cmd_fleet(args: argparse.Namespace) -> int:
+    from .demand import DemandParameters, infrastructure_need
+    from .fleet import actual_stock, project_fleet, target_gap
+
+    history = actual_stock(args.vehicle)
+    last_year = int(history.index.max())
+    if args.year < last_year:
+        raise ValidationError(f"--year {args.year} is before the last actual year {last_year}; plans look forward")
+    if args.target is not None:
+        if args.target <= 0:
+            raise ValidationError(f"--target must be > 0 vehicles, got {args.target:g}")
+        national = float(args.target)
+        origin = f"target {national:,.0f} vehicles in {args.year}"
+    elif args.year == last_year:
+        national = float(history.loc[last_year])
+        origin = f"actual stock {last_year}"
+    else:
+        projection = project_fleet(args.vehicle, args.year, model=args.model)
+        national = float(projection.loc[projection["year"] == args.year, "stock_vehicles"].iloc[0])
+        origin = f"{args.model} projection for {args.year}"
+    overrides = {"station_capacity_kg_per_day": args.capacity_kg_per_day, "station_utilisation": args.utilisation}
+    parameters = DemandParameters.defaults(args.vehicle, **overrides)
+    table = infrastructure_need(args.vehicle, national, year=args.year, level=args.level, parameters=parameters,
+                                regions=args.region)
+    if args.json:
+        columns = ["year", "level", "region", "region_en", "code", "vehicles", "energy_per_day", "energy_unit", "need",
+                   "need_unit", "existing", "deficit"]
+        extra = [c for c in ("home_chargers", "public_slow_need", "fast_need", "existing_slow", "existing_fast",
+                             "station_capacity_kg_per_day") if c in table.columns]
+        records = json.loads(table[columns + extra].to_json(orient="records", force_ascii=False))
+        print(json.dumps(records, ensure_ascii=False, indent=1))
+        return 0
+    energy_unit, need_unit = table["energy_unit"].iloc[0], table["need_unit"].iloc[0]
+    shown = table.rename(columns={
+        "vehicles": "vehicles", "energy_per_day": f"energy ({energy_unit})", "need": f"need ({need_unit})",
+        "existing": "existing", "deficit": "deficit",
+    })
+    columns = ["code", "region", "vehicles", f"energy ({energy_unit})", f"need ({need_unit})", "existing", "deficit"]
+    shown = shown[columns].sort_values("vehicles", ascending=False)
+    shown[f"energy ({energy_unit})"] = shown[f"energy ({energy_unit})"].round(0).astype("int64")
+    print(f"{args.vehicle.upper()} fleet {national:,.0f} vehicles ({origin}), {args.level} level, year {args.year}")
+    _print_table(shown.head(args.top) if args.top else shown)
+    totals = table[["vehicles", "energy_per_day", "need", "existing", "deficit"]].apply(
+        lambda c: pd.to_numeric(c, errors="coerce")).sum(min_count=1)
+    print(f"total: {totals['vehicles']:,.0f} vehicles, {totals['energy_per_day']:,.0f} {energy_unit}, "
+          f"need {totals['need']:,.0f} {need_unit}, existing {totals['existing']:,.0f}, deficit {totals['deficit']:,.0f}")
+    gap = target_gap(args.vehicle)
+    for row in gap.itertuples():
+        print(f"target check {row.year}: target {row.target_vehicles:,.0f}, registered {row.actual_vehicles:,.0f} "
+              f"({row.achieved_pct:.1f} % achieved)")
+    return 0
+
+
 # --------------------------------------------------------------------------- summary
 
 
@@ -233,6 +289,22 @@ def build_parser() -> argparse.ArgumentParser:
     costs.add_argument("--out", required=True, help="output .npz file")
     costs.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     costs.set_defaults(handler=_cmd_costs)
+
+    fleet = commands.add_parser("fleet", help="vehicles, energy, infrastructure need and deficit per region")
+    fleet.add_argument("--vehicle", choices=["ev", "fcev"], required=True, help="ev or fcev (fuel-cell cars)")
+    fleet.add_argument("--target", type=float, default=None,
+                       help="national fleet in --year (vehicles); default: the fitted curve's projection")
+    fleet.add_argument("--year", type=int, required=True, help="year the fleet refers to")
+    fleet.add_argument("--level", choices=["sido", "sigungu", "adm3"], default="sido")
+    fleet.add_argument("--model", choices=["logistic", "bass"], default="logistic",
+                       help="diffusion curve used when no --target is given")
+    fleet.add_argument("--region", nargs="+", default=None, help="only these region codes")
+    fleet.add_argument("--capacity-kg-per-day", type=float, default=None,
+                       help="hydrogen station capacity (kg/day; default 250)")
+    fleet.add_argument("--utilisation", type=float, default=None, help="hydrogen station utilisation (0-1; default 0.7)")
+    fleet.add_argument("--top", type=int, default=0, help="show only the N regions with most vehicles")
+    fleet.add_argument("--json", action="store_true", help="print a JSON list of records")
+    fleet.set_defaults(handler=_cmd_fleet)
 
     summary = commands.add_parser("summary", help="summarise the default data and road networks")
     summary.set_defaults(handler=_cmd_summary)

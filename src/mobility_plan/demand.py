@@ -1,0 +1,581 @@
+"""Demand layers: regional allocation of the fleet, energy and hydrogen demand, infrastructure need.
+
+Regional allocation (national fleet -> sido -> sigungu -> ADM3)
+----------------------------------------------------------------
+Observed registrations give the regional shares where they exist: EVs by sigungu
+(2025-04, 719,039 vehicles) and fuel-cell cars by sido (2024-08). Where counts are
+thin they are blended with a census driver by shrinkage (an empirical-Bayes style
+prior): for region ``i`` with ``c_i`` observed vehicles out of ``C`` and census
+household share ``h_i``,
+
+    share_i = (c_i + lambda h_i) / (C + lambda),
+
+with ``lambda`` (vehicles) = ``prior_share`` x ``C`` (default 2 %). Regions with many
+vehicles keep their observed share; a region with a handful borrows from its
+households. Below the observed level (sigungu within sido for fuel-cell cars, ADM3
+within sigungu for both), vehicles follow the census households. Vehicle counts are
+integers allocated top-down with the largest-remainder method, so the counts add up
+exactly to the national figure at every level and shares sum to exactly 1.
+
+Infrastructure need
+-------------------
+EVs: home chargers = vehicles x home access, where home access =
+``a_non`` x (1 - apartment share) + ``a_apt`` x apartment share (census 2025); public
+slow chargers = vehicles x (1 - home access) x ``public_slow_chargers_per_ev_without_home``;
+fast chargers = vehicles x ``fast_chargers_per_ev``. Public need = slow + fast.
+Fuel-cell cars: stations = ceil(kg/day / (station capacity x utilisation)).
+Parameters and their sources are in ``data/vehicle_parameters.csv``.
+
+Existing supply: chargers of the 2022 national list by sigungu and sido (it has no
+coordinates, so none at ADM3), and commercial hydrogen stations of the 2024 list built
+in or before the year, placed in regions by their coordinates.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from . import census, data
+from ._errors import ValidationError
+from .fleet import VEHICLES, actual_stock, vehicle_parameter
+
+__all__ = [
+    "LEVELS",
+    "DemandParameters",
+    "largest_remainder",
+    "regional_shares",
+    "allocate_fleet",
+    "energy_demand",
+    "infrastructure_need",
+    "need_map",
+    "QueueSizing",
+    "erlang_c",
+    "size_servers",
+    "stations_needed",
+    "existing_chargers",
+    "existing_hydrogen_stations",
+]
+
+#: Region levels, coarse to fine.
+LEVELS = ("sido", "sigungu", "adm3")
+
+_CODE = {"sido": "sido_code", "sigungu": "sigungu_code", "adm3": "adm3_code"}
+
+
+@dataclass(frozen=True)
+class DemandParameters:
+    """Parameters of the energy and infrastructure-need rules (defaults from data/vehicle_parameters.csv)."""
+
+    daily_distance_km: float
+    energy_kwh_per_km: float
+    hydrogen_kg_per_km: float
+    fast_chargers_per_ev: float
+    public_slow_chargers_per_ev_without_home: float
+    home_charging_access_non_apartment: float
+    home_charging_access_apartment: float
+    station_capacity_kg_per_day: float
+    station_utilisation: float
+    prior_share: float = 0.02
+
+    @classmethod
+    def defaults(cls, vehicle: str = "ev", **overrides: float) -> DemandParameters:
+        """Parameters from ``data/vehicle_parameters.csv``; keyword overrides are validated."""
+        values = {
+            "daily_distance_km": vehicle_parameter("daily_distance_km", vehicle),
+            "energy_kwh_per_km": vehicle_parameter("energy_kwh_per_km", "ev"),
+            "hydrogen_kg_per_km": vehicle_parameter("hydrogen_kg_per_km", "fcev"),
+            "fast_chargers_per_ev": vehicle_parameter("fast_chargers_per_ev", "ev"),
+            "public_slow_chargers_per_ev_without_home": vehicle_parameter(
+                "public_slow_chargers_per_ev_without_home", "ev"),
+            "home_charging_access_non_apartment": vehicle_parameter("home_charging_access_non_apartment", "ev"),
+            "home_charging_access_apartment": vehicle_parameter("home_charging_access_apartment", "ev"),
+            "station_capacity_kg_per_day": vehicle_parameter("station_capacity_small_kg_per_day", "fcev"),
+            "station_utilisation": vehicle_parameter("station_utilisation", "fcev"),
+        }
+        unknown = sorted(set(overrides) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ValidationError(f"unknown demand parameter(s) {unknown}; known: {sorted(cls.__dataclass_fields__)}")
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values).validated()
+
+    def validated(self) -> DemandParameters:
+        """Return self after checking every rule; raises :class:`ValidationError` naming the value."""
+        positive = ("daily_distance_km", "energy_kwh_per_km", "hydrogen_kg_per_km", "station_capacity_kg_per_day")
+        for name in positive:
+            value = getattr(self, name)
+            if not np.isfinite(value) or value <= 0:
+                raise ValidationError(f"{name} must be > 0, got {value}")
+        for name in ("fast_chargers_per_ev", "public_slow_chargers_per_ev_without_home", "prior_share"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value < 0:
+                raise ValidationError(f"{name} must be >= 0, got {value}")
+        for name in ("home_charging_access_non_apartment", "home_charging_access_apartment"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise ValidationError(f"{name} is a share and must lie in [0, 1], got {value}")
+        if not 0 < self.station_utilisation <= 1:
+            raise ValidationError(f"station_utilisation must lie in (0, 1], got {self.station_utilisation}")
+        return self
+
+
+# --------------------------------------------------------------------------- allocation
+
+
+def largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
+    """Split the integer ``total`` in proportion to ``weights``; the parts add up exactly.
+
+    Ties in the remainders go to the earlier position, so the result is deterministic.
+
+    Raises
+    ------
+    ValidationError
+        If ``total`` is negative or weights are negative, not finite or all zero
+        while ``total`` > 0.
+    """
+    weights = np.asarray(weights, dtype="float64")
+    if total < 0 or int(total) != total:
+        raise ValidationError(f"total must be a whole number >= 0, got {total}")
+    if not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValidationError("weights must be finite and >= 0")
+    total = int(total)
+    if total == 0 or len(weights) == 0:
+        return np.zeros(len(weights), dtype="int64")
+    if weights.sum() <= 0:
+        raise ValidationError(f"cannot split {total} over weights that are all zero")
+    exact = weights / weights.sum() * total
+    parts = np.floor(exact).astype("int64")
+    left = total - int(parts.sum())
+    order = np.lexsort((np.arange(len(exact)), -(exact - parts)))
+    parts[order[:left]] += 1
+    return parts
+
+
+def _shrink(observed: pd.Series, driver: pd.Series, prior_share: float) -> pd.Series:
+    observed = observed.reindex(driver.index).fillna(0.0)
+    total = observed.sum()
+    prior = prior_share * total
+    driver_share = driver / driver.sum()
+    share = (observed + prior * driver_share) / (total + prior)
+    return share / share.sum()
+
+
+def _within(frame: pd.DataFrame, group: str, driver: str) -> pd.Series:
+    """Share of each row within its group, by ``driver`` (equal split where the driver is all 0)."""
+    sums = frame.groupby(group)[driver].transform("sum")
+    counts = frame.groupby(group)[driver].transform("size")
+    return pd.Series(np.where(sums > 0, frame[driver] / sums.where(sums > 0, 1), 1.0 / counts), index=frame.index)
+
+
+def regional_shares(vehicle: str, *, prior_share: float = 0.02) -> pd.DataFrame:
+    """Share of the national fleet in every ADM3 area, with its sigungu and sido.
+
+    See the module docstring for the method.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ADM3 area: ``adm3_code``, ``sigungu_code``, ``sido_code``,
+        ``share`` (of the national fleet; sums to 1), ``share_in_sigungu``,
+        ``sigungu_share``, ``sigungu_share_in_sido``, ``sido_share``.
+    """
+    if vehicle not in VEHICLES:
+        raise ValidationError(f"vehicle must be one of {VEHICLES}, got {vehicle!r}")
+    if not np.isfinite(prior_share) or prior_share < 0:
+        raise ValidationError(f"prior_share must be >= 0, got {prior_share}")
+    adm3 = census.load_census_adm3()
+    frame = pd.DataFrame(adm3[["adm3_code", "sigungu_code", "sido_code", "households"]])
+    sigungu = frame.groupby("sigungu_code").agg(households=("households", "sum"), sido_code=("sido_code", "first"))
+    if vehicle == "ev":
+        registrations = census.attach_sigungu_codes(data.load_ev_registrations_sigungu())
+        observed = registrations.groupby("sigungu_code")["total"].sum().astype("float64")
+        sigungu["share"] = _shrink(observed, sigungu["households"], prior_share)
+        sido_share = sigungu.groupby("sido_code")["share"].sum()
+        sigungu["share_in_sido"] = sigungu["share"] / sigungu["sido_code"].map(sido_share)
+    else:
+        stock = data.load_ev_fcev_stock_sido()
+        latest = stock[stock["vehicle"] == "fcev"]
+        latest = latest[latest["month"] == latest["month"].max()]
+        observed = latest.groupby("sido_code")["stock"].sum().astype("float64")
+        sido_households = sigungu.groupby("sido_code")["households"].sum()
+        sido_share = _shrink(observed, sido_households, prior_share)
+        sigungu["share_in_sido"] = _within(sigungu.reset_index(), "sido_code", "households").to_numpy()
+        sigungu["share"] = sigungu["share_in_sido"] * sigungu["sido_code"].map(sido_share)
+    frame["share_in_sigungu"] = _within(frame, "sigungu_code", "households")
+    frame["sigungu_share"] = frame["sigungu_code"].map(sigungu["share"])
+    frame["sigungu_share_in_sido"] = frame["sigungu_code"].map(sigungu["share_in_sido"])
+    frame["sido_share"] = frame["sido_code"].map(sido_share)
+    frame["share"] = frame["share_in_sigungu"] * frame["sigungu_share"]
+    frame["share"] /= frame["share"].sum()
+    for column, level in (("share", "adm3"), ("sido_share", "sido")):
+        values = frame[column] if level == "adm3" else frame.drop_duplicates("sido_code")[column]
+        if abs(values.sum() - 1.0) > 1e-9:
+            raise ValidationError(f"{level} shares sum to {values.sum():.12f}, not 1; check the input tables")
+    return frame.drop(columns="households")
+
+
+def allocate_fleet(vehicle: str, national_vehicles: int, *, level: str = "sido", prior_share: float = 0.02,
+                   regions: list[str] | None = None) -> pd.DataFrame:
+    """Allocate a national fleet (whole vehicles) to regions, top-down by largest remainder.
+
+    Parameters
+    ----------
+    vehicle
+        ``ev`` or ``fcev``.
+    national_vehicles
+        National fleet (vehicles, > 0).
+    level
+        ``sido``, ``sigungu`` or ``adm3``.
+    prior_share
+        Strength of the census prior (share of the observed total).
+    regions
+        Keep only these region codes of ``level`` (all by default).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``code``, ``region`` (Korean name), ``region_en`` (sido English name),
+        ``sido_code``, ``share``, ``vehicles`` (integers adding up to
+        ``national_vehicles`` over all regions of every level).
+
+    Raises
+    ------
+    ValidationError
+        On a fleet <= 0, an unknown level or an unknown region code.
+    """
+    if level not in LEVELS:
+        raise ValidationError(f"level must be one of {LEVELS}, got {level!r}")
+    if not np.isfinite(national_vehicles) or national_vehicles <= 0:
+        raise ValidationError(f"the national fleet must be > 0 vehicles, got {national_vehicles}")
+    national = int(round(national_vehicles))
+    shares = regional_shares(vehicle, prior_share=prior_share)
+    sido = shares.drop_duplicates("sido_code")[["sido_code", "sido_share"]].sort_values("sido_code")
+    sido["vehicles"] = largest_remainder(national, sido["sido_share"].to_numpy())
+    sigungu = shares.drop_duplicates("sigungu_code")[["sigungu_code", "sido_code", "sigungu_share_in_sido"]]
+    sigungu = sigungu.sort_values("sigungu_code")
+    sigungu["vehicles"] = 0
+    for code, group in sigungu.groupby("sido_code"):
+        total = int(sido.loc[sido["sido_code"] == code, "vehicles"].iloc[0])
+        sigungu.loc[group.index, "vehicles"] = largest_remainder(total, group["sigungu_share_in_sido"].to_numpy())
+    adm3 = shares.sort_values("adm3_code").copy()
+    adm3["vehicles"] = 0
+    per_sigungu = sigungu.set_index("sigungu_code")["vehicles"]
+    for code, group in adm3.groupby("sigungu_code"):
+        adm3.loc[group.index, "vehicles"] = largest_remainder(int(per_sigungu[code]), group["share_in_sigungu"].to_numpy())
+    table = _region_table(level)
+    if level == "sido":
+        counts = sido.set_index("sido_code")["vehicles"]
+        share = sido.set_index("sido_code")["sido_share"]
+    elif level == "sigungu":
+        counts = sigungu.set_index("sigungu_code")["vehicles"]
+        share = shares.drop_duplicates("sigungu_code").set_index("sigungu_code")["sigungu_share"]
+    else:
+        counts = adm3.set_index("adm3_code")["vehicles"]
+        share = adm3.set_index("adm3_code")["share"]
+    table["share"] = table["code"].map(share).astype("float64")
+    table["vehicles"] = table["code"].map(counts).astype("int64")
+    return _select_regions(table, regions, level)
+
+
+def _select_regions(table: pd.DataFrame, regions: list[str] | None, level: str) -> pd.DataFrame:
+    if regions is None:
+        return table.reset_index(drop=True)
+    wanted = [str(r) for r in regions]
+    unknown = sorted(set(wanted) - set(table["code"]))
+    if unknown:
+        raise ValidationError(
+            f"unknown {level} code(s) {unknown}; {level} codes look like {table['code'].head(3).tolist()}"
+        )
+    return table[table["code"].isin(wanted)].reset_index(drop=True)
+
+
+def _region_table(level: str) -> pd.DataFrame:
+    """Codes, names and census drivers of every region of ``level`` (no geometry)."""
+    sido_names = data.load_sido_table().set_index("sido_code")
+    if level == "sido":
+        regions = census.load_census_sido()
+        names = regions["sido_name_ko"]
+    elif level == "sigungu":
+        regions = census.load_census_sigungu()
+        names = regions["sido_code"].map(sido_names["name_ko_short"]) + " " + regions["sigungu_name_ko"]
+    else:
+        regions = census.load_census_adm3()
+        names = (regions["sido_code"].map(sido_names["name_ko_short"]) + " " + regions["sigungu_name_ko"] + " "
+                 + regions["adm3_name_ko"])
+    return pd.DataFrame({
+        "code": regions[_CODE[level]].astype(str),
+        "region": names.astype(str),
+        "region_en": regions["sido_name_en"].astype(str),
+        "sido_code": regions["sido_code"].astype(str),
+        "population": regions["population"].astype("float64"),
+        "households": regions["households"].astype("float64"),
+        "apartment_share": regions["apartment_share"].astype("float64"),
+    })
+
+
+# --------------------------------------------------------------------------- energy and need
+
+
+def energy_demand(vehicle: str, vehicles: pd.Series | np.ndarray | float,
+                  parameters: DemandParameters | None = None) -> tuple[Any, str]:
+    """Daily energy (EV, kWh/day) or hydrogen (FCEV, kg/day) for a number of vehicles.
+
+    Returns
+    -------
+    (values, unit)
+        ``vehicles`` x km/day x kWh/km (or kg/km), and ``"kWh/day"`` or ``"kg/day"``.
+    """
+    p = parameters or DemandParameters.defaults(vehicle)
+    if vehicle == "ev":
+        return vehicles * p.daily_distance_km * p.energy_kwh_per_km, "kWh/day"
+    if vehicle == "fcev":
+        return vehicles * p.daily_distance_km * p.hydrogen_kg_per_km, "kg/day"
+    raise ValidationError(f"vehicle must be one of {VEHICLES}, got {vehicle!r}")
+
+
+def stations_needed(hydrogen_kg_per_day: float, *, capacity_kg_per_day: float, utilisation: float) -> int:
+    """Hydrogen stations needed: ceil(kg/day / (capacity x utilisation)); 0 without demand."""
+    if capacity_kg_per_day <= 0:
+        raise ValidationError(f"capacity_kg_per_day must be > 0, got {capacity_kg_per_day}")
+    if not 0 < utilisation <= 1:
+        raise ValidationError(f"utilisation must lie in (0, 1], got {utilisation}")
+    if hydrogen_kg_per_day < 0:
+        raise ValidationError(f"hydrogen demand must be >= 0 kg/day, got {hydrogen_kg_per_day}")
+    return int(math.ceil(hydrogen_kg_per_day / (capacity_kg_per_day * utilisation) - 1e-9))
+
+
+def existing_chargers(level: str) -> pd.DataFrame:
+    """Chargers of the 2022 national list per region: ``code``, ``existing_fast``, ``existing_slow``.
+
+    Raises
+    ------
+    ValidationError
+        For ``adm3``: the list has no coordinates.
+    """
+    if level == "adm3":
+        raise ValidationError("the 2022 charger list has no coordinates, so it cannot be counted per ADM3 area; "
+                              "use level 'sido' or 'sigungu'")
+    chargers = census.attach_sigungu_codes(data.load_ev_chargers())
+    counts = chargers.groupby([_CODE[level], "charger_class"], observed=True).size().unstack(fill_value=0)
+    return pd.DataFrame({
+        "code": counts.index.astype(str),
+        "existing_fast": counts.get("fast", 0).to_numpy(),
+        "existing_slow": counts.get("slow", 0).to_numpy(),
+    })
+
+
+def existing_hydrogen_stations(level: str, year: int, *, commercial_only: bool = True) -> pd.DataFrame:
+    """Hydrogen stations built in or before ``year`` per region (by their coordinates).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``code``, ``existing`` (stations).
+    """
+    stations = data.load_hydrogen_stations()
+    stations = stations[stations["valid_location"] & (stations["build_year"] <= year)]
+    if commercial_only:
+        stations = stations[stations["use"] == "commercial"]
+    if level == "sido":
+        counts = stations.groupby("sido_code").size()
+    else:
+        polygons = census.load_census_adm3()[[_CODE[level], "geometry"]]
+        if level == "sigungu":
+            polygons = polygons.dissolve(by="sigungu_code", as_index=False)
+        joined = gpd.sjoin(stations.to_crs(polygons.crs), polygons, how="left", predicate="within")
+        counts = joined.groupby(_CODE[level]).size()
+    return pd.DataFrame({"code": counts.index.astype(str), "existing": counts.to_numpy().astype("int64")})
+
+
+def infrastructure_need(
+    vehicle: str,
+    national_vehicles: float,
+    *,
+    year: int,
+    level: str = "sido",
+    parameters: DemandParameters | None = None,
+    regions: list[str] | None = None,
+) -> pd.DataFrame:
+    """Vehicles, energy, infrastructure need, existing supply and deficit per region.
+
+    Parameters
+    ----------
+    vehicle
+        ``ev`` or ``fcev``.
+    national_vehicles
+        National fleet in ``year`` (vehicles, > 0).
+    year
+        The year the fleet refers to; existing hydrogen stations are those built by then.
+    level
+        ``sido``, ``sigungu`` or ``adm3``.
+    parameters
+        Demand parameters (default: ``DemandParameters.defaults(vehicle)``).
+    regions
+        Keep only these region codes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year``, ``level``, ``code``, ``region``, ``region_en``, ``vehicles``,
+        ``energy_per_day`` and ``energy_unit``, ``need`` and ``need_unit`` (public
+        chargers, or stations), ``existing``, ``deficit`` (max(need - existing, 0),
+        per charger type for EVs), plus detail columns: EVs ``home_access``,
+        ``home_chargers``, ``public_slow_need``, ``fast_need``, ``existing_slow``,
+        ``existing_fast``; fuel-cell cars ``station_capacity_kg_per_day``.
+    """
+    p = (parameters or DemandParameters.defaults(vehicle)).validated()
+    last_year = int(actual_stock(vehicle).index.max())
+    if year < last_year:
+        raise ValidationError(f"year {year} is before the last actual year {last_year}; plans look forward")
+    table = allocate_fleet(vehicle, national_vehicles, level=level, prior_share=p.prior_share)
+    energy, unit = energy_demand(vehicle, table["vehicles"].astype("float64"), p)
+    table.insert(0, "year", int(year))
+    table.insert(1, "level", level)
+    table["energy_per_day"] = energy
+    table["energy_unit"] = unit
+    if vehicle == "ev":
+        apartment = table["apartment_share"].fillna(0.0)
+        table["home_access"] = (p.home_charging_access_non_apartment * (1 - apartment)
+                                + p.home_charging_access_apartment * apartment)
+        table["home_chargers"] = np.ceil(table["vehicles"] * table["home_access"] - 1e-9).astype("int64")
+        table["public_slow_need"] = np.ceil(
+            table["vehicles"] * (1 - table["home_access"]) * p.public_slow_chargers_per_ev_without_home - 1e-9
+        ).astype("int64")
+        table["fast_need"] = np.ceil(table["vehicles"] * p.fast_chargers_per_ev - 1e-9).astype("int64")
+        table["need"] = table["public_slow_need"] + table["fast_need"]
+        table["need_unit"] = "public chargers"
+        if level == "adm3":
+            table["existing_slow"] = pd.NA
+            table["existing_fast"] = pd.NA
+            table["existing"] = pd.NA
+            table["deficit"] = pd.NA
+        else:
+            supply = existing_chargers(level).set_index("code")
+            table["existing_slow"] = table["code"].map(supply["existing_slow"]).fillna(0).astype("int64")
+            table["existing_fast"] = table["code"].map(supply["existing_fast"]).fillna(0).astype("int64")
+            table["existing"] = table["existing_slow"] + table["existing_fast"]
+            table["deficit"] = ((table["public_slow_need"] - table["existing_slow"]).clip(lower=0)
+                                + (table["fast_need"] - table["existing_fast"]).clip(lower=0))
+    else:
+        table["need"] = [
+            stations_needed(kg, capacity_kg_per_day=p.station_capacity_kg_per_day, utilisation=p.station_utilisation)
+            for kg in table["energy_per_day"]
+        ]
+        table["need_unit"] = "stations"
+        table["station_capacity_kg_per_day"] = p.station_capacity_kg_per_day
+        supply = existing_hydrogen_stations(level, year).set_index("code")["existing"]
+        table["existing"] = table["code"].map(supply).fillna(0).astype("int64")
+        table["deficit"] = (table["need"] - table["existing"]).clip(lower=0).astype("int64")
+    return _select_regions(table, regions, level)
+
+
+def need_map(vehicle: str, national_vehicles: float, *, year: int, level: str = "sido",
+             parameters: DemandParameters | None = None) -> gpd.GeoDataFrame:
+    """:func:`infrastructure_need` on the region polygons (EPSG:5179), ready for choropleths."""
+    table = infrastructure_need(vehicle, national_vehicles, year=year, level=level, parameters=parameters)
+    loader = {"sido": census.load_census_sido, "sigungu": census.load_census_sigungu, "adm3": census.load_census_adm3}
+    polygons = loader[level]()[[_CODE[level], "geometry"]].rename(columns={_CODE[level]: "code"})
+    return gpd.GeoDataFrame(table.merge(polygons, on="code", how="left"), geometry="geometry", crs=polygons.crs)
+
+
+# --------------------------------------------------------------------------- queueing
+
+
+@dataclass(frozen=True)
+class QueueSizing:
+    """An M/M/c sizing result.
+
+    Attributes
+    ----------
+    servers
+        Plugs or dispensers.
+    offered_load_erlang
+        Arrival rate x mean service time.
+    utilisation
+        Offered load / servers.
+    wait_probability
+        Erlang-C probability that an arrival waits.
+    mean_wait_min
+        Mean wait in queue (minutes).
+    """
+
+    servers: int
+    offered_load_erlang: float
+    utilisation: float
+    wait_probability: float
+    mean_wait_min: float
+
+
+def erlang_c(servers: int, arrival_rate_per_h: float, service_time_min: float) -> QueueSizing:
+    """Erlang-C (M/M/c) waiting probability and mean wait for a given number of servers.
+
+    With offered load ``a = lambda / mu`` and ``c`` servers, the Erlang-B blocking
+    probability follows the stable recursion ``B_0 = 1``,
+    ``B_k = a B_{k-1} / (k + a B_{k-1})``; then ``C = c B_c / (c - a (1 - B_c))`` and
+    the mean wait is ``C / (c mu - lambda)`` (Erlang 1917; Kleinrock 1975, ch. 3).
+
+    Raises
+    ------
+    ValidationError
+        If rates are not positive, or the queue is unstable (utilisation >= 1).
+    """
+    if servers < 1 or int(servers) != servers:
+        raise ValidationError(f"servers must be a whole number >= 1, got {servers}")
+    if not np.isfinite(arrival_rate_per_h) or arrival_rate_per_h < 0:
+        raise ValidationError(f"arrival_rate_per_h must be >= 0, got {arrival_rate_per_h}")
+    if not np.isfinite(service_time_min) or service_time_min <= 0:
+        raise ValidationError(f"service_time_min must be > 0, got {service_time_min}")
+    service_rate_per_h = 60.0 / service_time_min
+    load = arrival_rate_per_h / service_rate_per_h
+    utilisation = load / servers
+    if utilisation >= 1:
+        raise ValidationError(
+            f"unstable queue: utilisation {utilisation:.3f} >= 1 ({arrival_rate_per_h:g} arrivals/h x "
+            f"{service_time_min:g} min on {servers} server(s)); add servers or reduce arrivals"
+        )
+    blocking = 1.0
+    for k in range(1, int(servers) + 1):
+        blocking = load * blocking / (k + load * blocking)
+    wait_probability = servers * blocking / (servers - load * (1 - blocking)) if load > 0 else 0.0
+    mean_wait_h = wait_probability / (servers * service_rate_per_h - arrival_rate_per_h)
+    return QueueSizing(int(servers), load, utilisation, float(wait_probability), float(mean_wait_h * 60.0))
+
+
+def size_servers(
+    arrival_rate_per_h: float,
+    service_time_min: float,
+    *,
+    max_wait_probability: float = 0.2,
+    max_mean_wait_min: float = 5.0,
+    max_servers: int = 10_000,
+) -> QueueSizing:
+    """Fewest plugs or dispensers keeping P(wait) and the mean wait under the limits.
+
+    Parameters
+    ----------
+    arrival_rate_per_h
+        Vehicles arriving per hour (at the design hour).
+    service_time_min
+        Mean time a vehicle holds a plug or dispenser (minutes).
+    max_wait_probability
+        Upper limit of the Erlang-C probability of waiting (0-1).
+    max_mean_wait_min
+        Upper limit of the mean wait in queue (minutes).
+    """
+    if not 0 < max_wait_probability <= 1:
+        raise ValidationError(f"max_wait_probability must lie in (0, 1], got {max_wait_probability}")
+    if max_mean_wait_min < 0:
+        raise ValidationError(f"max_mean_wait_min must be >= 0, got {max_mean_wait_min}")
+    load = arrival_rate_per_h * service_time_min / 60.0
+    servers = max(1, int(math.floor(load)) + 1)
+    while servers <= max_servers:
+        result = erlang_c(servers, arrival_rate_per_h, service_time_min)
+        if result.wait_probability <= max_wait_probability and result.mean_wait_min <= max_mean_wait_min:
+            return result
+        servers += 1
+    raise ValidationError(f"more than {max_servers} servers would be needed; check the arrival rate and units")
