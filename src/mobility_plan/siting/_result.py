@@ -1,0 +1,126 @@
+"""Immutable results of the siting models and shared input checks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from .._errors import ValidationError
+
+__all__ = ["SitingResult", "check_cost_matrix", "check_weights", "check_p", "check_ids"]
+
+
+@dataclass(frozen=True)
+class SitingResult:
+    """The outcome of solving a siting model.
+
+    Attributes
+    ----------
+    model
+        Model name (``lscp``, ``mclp``, ``pmedian``, ``pcenter``, ``cflp``, ``frlm``, ...).
+    sites
+        Ids of the selected sites, sorted.
+    assignment
+        Demand id -> site id (or ``None`` when a demand point is not served/covered).
+    objective
+        Objective value of the returned solution (see the model's docstring for its unit).
+    best_bound
+        Best proven bound on the optimum (equal to ``objective`` when proven optimal).
+    gap
+        Relative gap between ``objective`` and ``best_bound`` (0 when optimal).
+    status
+        ``optimal``, ``time_limit``, ``gap_limit``, ``heuristic``, ``infeasible``, ...
+    seconds
+        Wall time of build + solve.
+    details
+        Model-specific extras (e.g. covered share, unrefuelled OD pairs, per-period sites).
+    """
+
+    model: str
+    sites: tuple[Any, ...]
+    assignment: Mapping[Any, Any]
+    objective: float
+    best_bound: float
+    gap: float
+    status: str
+    seconds: float
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "assignment", MappingProxyType(dict(self.assignment)))
+        object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
+
+    @property
+    def is_optimal(self) -> bool:
+        """True when the solver proved optimality (within its default tolerance)."""
+        return self.status == "optimal"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary: model, objective, sites, seconds, status, gap, best_bound."""
+        def plain(value: Any) -> Any:
+            return value.item() if isinstance(value, np.generic) else value
+        return {
+            "model": self.model,
+            "objective": plain(self.objective),
+            "sites": [plain(s) for s in self.sites],
+            "seconds": round(self.seconds, 4),
+            "status": self.status,
+            "gap": plain(self.gap),
+            "best_bound": plain(self.best_bound),
+        }
+
+
+def check_cost_matrix(cost: Any, *, allow_inf: bool = True, name: str = "cost") -> np.ndarray:
+    """Return ``cost`` as a 2-D float64 array; raise on NaN, negative values or (optionally) inf."""
+    matrix = np.asarray(cost, dtype=np.float64)
+    if matrix.ndim != 2:
+        raise ValidationError(f"{name} must be a 2-D matrix (demand x sites), got {matrix.ndim} dimension(s)")
+    if matrix.shape[0] == 0 or matrix.shape[1] == 0:
+        raise ValidationError(f"{name} is empty ({matrix.shape[0]} x {matrix.shape[1]})")
+    if np.isnan(matrix).any():
+        rows = np.unique(np.nonzero(np.isnan(matrix))[0])[:10].tolist()
+        raise ValidationError(f"{name} holds NaN values (demand rows {rows}); use inf for unreachable pairs")
+    if (matrix < 0).any():
+        raise ValidationError(f"{name} holds negative values; travel times and distances must be >= 0")
+    if not allow_inf and np.isinf(matrix).any():
+        rows = np.unique(np.nonzero(np.isinf(matrix))[0])[:10].tolist()
+        raise ValidationError(f"{name} holds inf (unreachable) values for demand rows {rows}; this model needs "
+                              "every pair finite: drop those rows or use the largest connected component")
+    return matrix
+
+
+def check_weights(weights: Any, n: int) -> np.ndarray:
+    """Return demand weights (default ones) after checking shape, finiteness and sign."""
+    if weights is None:
+        return np.ones(n)
+    values = np.asarray(weights, dtype=np.float64)
+    if values.ndim != 1 or len(values) != n:
+        raise ValidationError(f"weights must have one value per demand row ({n}), got shape {values.shape}")
+    if not np.isfinite(values).all() or (values < 0).any():
+        raise ValidationError("weights must be finite and >= 0")
+    return values
+
+
+def check_p(p: int, n_sites: int, *, name: str = "p") -> int:
+    """Check the number of sites to open."""
+    if int(p) != p or p < 1:
+        raise ValidationError(f"{name} must be a whole number >= 1, got {p}")
+    if p > n_sites:
+        raise ValidationError(f"{name} = {p} exceeds the {n_sites} candidate sites")
+    return int(p)
+
+
+def check_ids(ids: Sequence[Any] | None, n: int, what: str) -> tuple[Any, ...]:
+    """Ids for rows or columns (default 0..n-1), unique and of the right length."""
+    if ids is None:
+        return tuple(range(n))
+    ids = tuple(ids)
+    if len(ids) != n:
+        raise ValidationError(f"{what} ids: expected {n}, got {len(ids)}")
+    if len(set(ids)) != n:
+        raise ValidationError(f"{what} ids must be unique")
+    return ids

@@ -1,0 +1,226 @@
+"""Coverage models: LSCP (Toregas et al. 1971) and MCLP (Church & ReVelle 1974)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.sparse import csr_matrix
+
+from .._errors import InfeasibleError, ValidationError
+from ._result import SitingResult, check_cost_matrix, check_ids, check_p, check_weights
+from ._solver import ProblemBuilder, Solver, highs_solver
+
+__all__ = ["LSCP", "MCLP", "coverage_matrix", "greedy_mclp"]
+
+
+def coverage_matrix(cost: np.ndarray, radius: float) -> csr_matrix:
+    """Sparse 0/1 matrix: demand ``i`` is covered by site ``j`` when ``cost[i, j] <= radius``."""
+    if not np.isfinite(radius) or radius < 0:
+        raise ValidationError(f"radius must be a finite number >= 0 (same unit as the costs), got {radius}")
+    rows, cols = np.nonzero(cost <= radius)
+    return csr_matrix((np.ones(len(rows)), (rows, cols)), shape=cost.shape)
+
+
+def _existing_mask(existing: Sequence[Any] | None, site_ids: tuple[Any, ...]) -> np.ndarray:
+    mask = np.zeros(len(site_ids), dtype=bool)
+    if existing:
+        position = {s: j for j, s in enumerate(site_ids)}
+        unknown = [s for s in existing if s not in position]
+        if unknown:
+            raise ValidationError(f"existing sites {unknown[:10]} are not among the candidate site ids")
+        mask[[position[s] for s in existing]] = True
+    return mask
+
+
+def _assign_nearest(cost: np.ndarray, open_sites: np.ndarray, *, radius: float | None = None) -> np.ndarray:
+    """Column of the nearest open site per row, -1 when none (or none within radius)."""
+    if not open_sites.any():
+        return np.full(cost.shape[0], -1)
+    columns = np.flatnonzero(open_sites)
+    sub = cost[:, columns]
+    best = np.argmin(sub, axis=1)
+    value = sub[np.arange(len(sub)), best]
+    limit = np.inf if radius is None else radius
+    return np.where(np.isfinite(value) & (value <= limit), columns[best], -1)
+
+
+@dataclass(frozen=True)
+class LSCP:
+    """Location set covering problem: fewest sites covering every demand point within a radius.
+
+    Formulation (Toregas, Swain, ReVelle & Bergman 1971, Operations Research 19(6)):
+    ``min sum_j y_j`` s.t. ``sum_{j in N_i} y_j >= 1`` for every demand point ``i``, where
+    ``N_i = {j : cost_ij <= radius}``; ``y_j`` binary. Existing sites are fixed open.
+    Objective: number of sites.
+    """
+
+    cover: csr_matrix
+    demand_ids: tuple[Any, ...]
+    site_ids: tuple[Any, ...]
+    radius: float
+    existing: np.ndarray
+    cost: np.ndarray
+
+    @classmethod
+    def from_cost_matrix(cls, cost: Any, *, radius: float, demand_ids: Sequence[Any] | None = None,
+                         site_ids: Sequence[Any] | None = None, existing: Sequence[Any] | None = None) -> LSCP:
+        """Build from a demand x site cost matrix (``inf`` = unreachable).
+
+        Raises
+        ------
+        InfeasibleError
+            Naming the demand points no candidate reaches within ``radius``.
+        """
+        matrix = check_cost_matrix(cost)
+        demand = check_ids(demand_ids, matrix.shape[0], "demand")
+        sites = check_ids(site_ids, matrix.shape[1], "site")
+        cover = coverage_matrix(matrix, radius)
+        uncovered = np.flatnonzero(np.diff(cover.indptr) == 0)
+        if len(uncovered):
+            names = [demand[i] for i in uncovered[:20]]
+            raise InfeasibleError(
+                f"LSCP is infeasible: {len(uncovered)} demand point(s) have no candidate site within radius "
+                f"{radius:g} (e.g. {names}); raise the radius, add candidate sites or drop those points"
+            )
+        return cls(cover, demand, sites, float(radius), _existing_mask(existing, sites), matrix)
+
+    def solve(self, *, solver: Solver | None = None, time_limit_s: float | None = None,
+              mip_gap: float | None = None) -> SitingResult:
+        """Solve exactly (HiGHS by default); returns a :class:`SitingResult` (objective: number of sites)."""
+        start = time.perf_counter()
+        n, m = self.cover.shape
+        builder = ProblemBuilder()
+        lower = self.existing.astype(float)
+        y = builder.variables("open", m, cost=1.0, lower=lower, upper=1.0, integer=True)
+        rows, cols = self.cover.nonzero()
+        builder.rows(rows, cols + y.start, 1.0, lower=1.0, upper=np.inf, count=n)
+        initial = _greedy_cover(self.cover, self.existing)
+        outcome = (solver or highs_solver)(builder.build(initial=initial.astype(float)), time_limit_s=time_limit_s,
+                                           mip_gap=mip_gap)
+        if outcome.x is None:
+            raise InfeasibleError(f"LSCP: the solver found no solution (status {outcome.status})")
+        open_sites = outcome.x[y] > 0.5
+        nearest = _assign_nearest(self.cost, open_sites, radius=self.radius)
+        return SitingResult(
+            model="lscp",
+            sites=tuple(sorted((self.site_ids[j] for j in np.flatnonzero(open_sites)), key=_sort_key)),
+            assignment={d: (self.site_ids[j] if j >= 0 else None) for d, j in zip(self.demand_ids, nearest)},
+            objective=float(open_sites.sum()),
+            best_bound=float(np.ceil(outcome.best_bound - 1e-6)),
+            gap=outcome.gap,
+            status=outcome.status,
+            seconds=time.perf_counter() - start,
+            details={"radius": self.radius, "existing_sites": int(self.existing.sum())},
+        )
+
+
+def _greedy_cover(cover: csr_matrix, existing: np.ndarray) -> np.ndarray:
+    """Greedy set cover (Chvatal 1979): a feasible start for LSCP."""
+    n, m = cover.shape
+    chosen = existing.copy()
+    covered = np.asarray(cover[:, chosen].sum(axis=1)).ravel() > 0 if chosen.any() else np.zeros(n, bool)
+    cover_csc = cover.tocsc()
+    while not covered.all():
+        gains = np.asarray(cover_csc[~covered].sum(axis=0)).ravel()
+        gains[chosen] = -1
+        best = int(np.argmax(gains))
+        if gains[best] <= 0:
+            break
+        chosen[best] = True
+        covered |= np.asarray(cover_csc[:, best].todense()).ravel() > 0
+    return chosen
+
+
+def greedy_mclp(cover: csr_matrix, weights: np.ndarray, p: int, existing: np.ndarray) -> np.ndarray:
+    """Greedy MCLP: add the site covering the most uncovered weight, ``p`` times in all."""
+    n, m = cover.shape
+    cover_csc = cover.tocsc()
+    chosen = existing.copy()
+    covered = np.asarray(cover_csc[:, np.flatnonzero(chosen)].sum(axis=1)).ravel() > 0 if chosen.any() \
+        else np.zeros(n, bool)
+    while chosen.sum() < p:
+        gains = np.asarray(cover_csc.T @ (weights * ~covered)).ravel()
+        gains[chosen] = -1
+        best = int(np.argmax(gains))
+        chosen[best] = True
+        covered |= np.asarray(cover_csc[:, best].todense()).ravel() > 0
+    return chosen
+
+
+@dataclass(frozen=True)
+class MCLP:
+    """Maximal covering location problem: most demand weight covered with ``p`` sites.
+
+    Formulation (Church & ReVelle 1974, Papers of the Regional Science Association 32):
+    ``max sum_i w_i z_i`` s.t. ``z_i <= sum_{j in N_i} y_j``, ``sum_j y_j = p``,
+    ``0 <= z_i <= 1``, ``y_j`` binary (``z`` is integral at any optimum). Only pairs
+    within the radius enter the model. Objective: covered weight.
+    """
+
+    cover: csr_matrix
+    weights: np.ndarray
+    p: int
+    demand_ids: tuple[Any, ...]
+    site_ids: tuple[Any, ...]
+    radius: float
+    existing: np.ndarray
+    cost: np.ndarray
+
+    @classmethod
+    def from_cost_matrix(cls, cost: Any, weights: Any = None, *, radius: float, p: int,
+                         demand_ids: Sequence[Any] | None = None, site_ids: Sequence[Any] | None = None,
+                         existing: Sequence[Any] | None = None) -> MCLP:
+        """Build from a demand x site cost matrix (``inf`` = unreachable) and demand weights."""
+        matrix = check_cost_matrix(cost)
+        w = check_weights(weights, matrix.shape[0])
+        p = check_p(p, matrix.shape[1])
+        sites = check_ids(site_ids, matrix.shape[1], "site")
+        existing_mask = _existing_mask(existing, sites)
+        if existing_mask.sum() > p:
+            raise ValidationError(f"{int(existing_mask.sum())} existing sites exceed p = {p}")
+        return cls(coverage_matrix(matrix, radius), w, p, check_ids(demand_ids, matrix.shape[0], "demand"), sites,
+                   float(radius), existing_mask, matrix)
+
+    def solve(self, *, solver: Solver | None = None, time_limit_s: float | None = None,
+              mip_gap: float | None = None) -> SitingResult:
+        """Solve exactly (HiGHS by default), warm-started from the greedy solution."""
+        start = time.perf_counter()
+        n, m = self.cover.shape
+        reachable = np.diff(self.cover.indptr) > 0
+        builder = ProblemBuilder()
+        y = builder.variables("open", m, lower=self.existing.astype(float), upper=1.0, integer=True)
+        z = builder.variables("covered", n, cost=self.weights, upper=reachable.astype(float))
+        rows, cols = self.cover.nonzero()
+        builder.rows(np.concatenate([rows, np.arange(n)]), np.concatenate([cols + y.start, np.arange(n) + z.start]),
+                     np.concatenate([-np.ones(len(rows)), np.ones(n)]), lower=-np.inf, upper=0.0, count=n)
+        builder.rows(np.zeros(m), np.arange(m) + y.start, 1.0, lower=self.p, upper=self.p, count=1)
+        greedy = greedy_mclp(self.cover, self.weights, self.p, self.existing)
+        covered = np.asarray(self.cover[:, np.flatnonzero(greedy)].sum(axis=1)).ravel() > 0
+        initial = np.concatenate([greedy.astype(float), covered.astype(float)])
+        outcome = (solver or highs_solver)(builder.build(maximize=True, initial=initial), time_limit_s=time_limit_s,
+                                           mip_gap=mip_gap)
+        if outcome.x is None:
+            raise InfeasibleError(f"MCLP: the solver found no solution (status {outcome.status})")
+        open_sites = outcome.x[y] > 0.5
+        nearest = _assign_nearest(self.cost, open_sites, radius=self.radius)
+        covered_weight = float(self.weights[nearest >= 0].sum())
+        return SitingResult(
+            model="mclp",
+            sites=tuple(sorted((self.site_ids[j] for j in np.flatnonzero(open_sites)), key=_sort_key)),
+            assignment={d: (self.site_ids[j] if j >= 0 else None) for d, j in zip(self.demand_ids, nearest)},
+            objective=covered_weight,
+            best_bound=outcome.best_bound,
+            gap=outcome.gap,
+            status=outcome.status,
+            seconds=time.perf_counter() - start,
+            details={"radius": self.radius, "covered_share": covered_weight / max(self.weights.sum(), 1e-300),
+                     "total_weight": float(self.weights.sum())},
+        )
+
+
+def _sort_key(value: Any) -> tuple[str, Any]:
+    return (type(value).__name__, value)

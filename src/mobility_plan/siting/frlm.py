@@ -1,0 +1,620 @@
+"""Flow-refuelling location model (FRLM; Kuby & Lim 2005, Socio-Economic Planning Sciences 39(2)).
+
+Semantics (classic FRLM)
+------------------------
+Each origin-destination flow travels the round trip origin -> destination -> origin on
+its shortest path by length. Only stations at nodes of that path count. The vehicle
+leaves the origin with half a tank (``range/2``) unless a station stands at the
+origin. The flow is refuelled when no stretch of the round trip between consecutive
+refuelling opportunities exceeds the range, and at least one station lies on the path
+(so the trip can be repeated: by symmetry the vehicle then returns with at least half a
+tank).
+
+Formulation: arc cover - path cover (ACPC; Capar, Kuby, Leon & Tsai 2013, EJOR
+227(1):142-151)
+--------------------------------------------------------------------------
+For path ``q`` and each arc ``a`` of its round trip ending at position ``e_a`` (km
+from the start), ``K_qa`` holds the nodes with an occurrence on the trip at a position
+``s`` with ``e_a - range <= s <= start of a``: a station at any of them lets the
+vehicle traverse ``a``. Arcs reachable on the initial half tank (``e_a <= range/2``)
+need no station. Then
+
+    max  sum_q f_q y_q
+    s.t. y_q <= sum_{k in K_qa} x_k     for every path q and kept set K_qa
+         sum_k x_k = p,   x binary,   0 <= y_q <= 1.
+
+Only inclusion-minimal sets ``K_qa`` of each path are kept (a superset adds no
+restriction). A path with an empty set (a leg longer than the range, or a first leg
+beyond half the range with no node to refuel before it) can never be refuelled and is
+reported, not modelled.
+
+Solving
+-------
+Identical sets are shared between paths through one variable ``w_K <= sum_{k in K} x_k``
+(``w_K`` = set hit); paths with the same collection of sets are merged, and paths
+needing a single set add their flow to that set's ``w_K``. The linking rows
+``y_q <= w_K`` are generated lazily: the LP starts with one row per path and adds, in
+rounds, the rows its solution violates (dual simplex re-solves from the previous
+basis). The LP bound is strong; the MILP is solved on the generated rows, adding rows
+whenever an integer solution violates one, until none does: then it is optimal for the
+full model. A greedy + swap heuristic warm-starts it and its gap to the LP bound is
+reported.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from .._errors import InfeasibleError, ValidationError
+from ._result import SitingResult, check_p
+from ._solver import Solver, highs_solver
+from .coverage import _sort_key
+
+__all__ = ["FlowPaths", "FRLM", "shortest_paths", "refuelling_sets"]
+
+
+@dataclass(frozen=True)
+class FlowPaths:
+    """Shortest paths of OD flows on a graph, as node index sequences with cumulative km.
+
+    Attributes
+    ----------
+    nodes
+        Graph node ids; paths hold positions into this array.
+    origins, destinations
+        Node ids of each flow.
+    flows
+        Flow volume of each OD pair (e.g. vehicles/day).
+    paths
+        Node positions along each shortest path, origin first.
+    positions_km
+        Cumulative km at each path node.
+    """
+
+    nodes: np.ndarray
+    origins: np.ndarray
+    destinations: np.ndarray
+    flows: np.ndarray
+    paths: tuple[np.ndarray, ...]
+    positions_km: tuple[np.ndarray, ...]
+
+    @property
+    def lengths_km(self) -> np.ndarray:
+        """One-way length of each path (km)."""
+        return np.array([p[-1] for p in self.positions_km])
+
+
+def shortest_paths(G: nx.MultiDiGraph, od: pd.DataFrame, *, weight: str = "length") -> FlowPaths:
+    """Shortest paths (by ``weight`` in metres) of every OD pair with positive flow.
+
+    Parameters
+    ----------
+    G
+        Road graph whose edges carry ``length`` (m).
+    od
+        Table with ``origin``, ``destination`` (node ids) and ``flow`` (or ``vehicles``).
+
+    Raises
+    ------
+    ValidationError
+        On missing columns, unknown nodes, negative flows or OD pairs without a path.
+    """
+    flow_column = "flow" if "flow" in od.columns else "vehicles"
+    missing = [c for c in ("origin", "destination", flow_column) if c not in od.columns]
+    if missing:
+        raise ValidationError(f"the OD table needs 'origin', 'destination' and 'flow' columns; missing {missing}")
+    od = od[od[flow_column] > 0]
+    if (od[flow_column] < 0).any():
+        raise ValidationError("OD flows must be >= 0")
+    nodes = np.array(sorted(G.nodes, key=_sort_key), dtype=object)
+    position = {n: i for i, n in enumerate(nodes)}
+    unknown = sorted({n for n in pd.concat([od["origin"], od["destination"]]) if n not in position}, key=str)
+    if unknown:
+        raise ValidationError(f"OD nodes {unknown[:10]} are not in the graph")
+    edges: dict[tuple[int, int], float] = {}
+    for u, v, data in G.edges(data=True):
+        if u == v:
+            continue
+        key = (position[u], position[v])
+        value = float(data[weight])
+        if key not in edges or value < edges[key]:
+            edges[key] = value
+    rows, cols = zip(*edges) if edges else ((), ())
+    matrix = csr_matrix((np.array(list(edges.values())) / 1000.0, (rows, cols)), shape=(len(nodes), len(nodes)))
+    origin_idx = od["origin"].map(position).to_numpy()
+    destination_idx = od["destination"].map(position).to_numpy()
+    sources = np.unique(origin_idx)
+    distance, predecessor = dijkstra(matrix, directed=True, indices=sources, return_predecessors=True)
+    row_of = {s: r for r, s in enumerate(sources)}
+    paths, positions = [], []
+    no_path = []
+    for o, d in zip(origin_idx, destination_idx):
+        r = row_of[o]
+        if not np.isfinite(distance[r, d]):
+            no_path.append((nodes[o], nodes[d]))
+            continue
+        sequence = [d]
+        while sequence[-1] != o:
+            sequence.append(predecessor[r, sequence[-1]])
+        sequence = np.array(sequence[::-1], dtype=np.int64)
+        paths.append(sequence)
+        positions.append(distance[r, sequence])
+    if no_path:
+        raise ValidationError(f"{len(no_path)} OD pair(s) have no path in the graph (e.g. {no_path[:5]}); "
+                              "use the largest strongly connected component")
+    return FlowPaths(nodes=nodes, origins=od["origin"].to_numpy(), destinations=od["destination"].to_numpy(),
+                     flows=od[flow_column].to_numpy(dtype=np.float64), paths=tuple(paths), positions_km=tuple(positions))
+
+
+def _round_trip(path: np.ndarray, position: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Node occurrences of the round trip origin -> destination -> origin and their km positions."""
+    total = position[-1]
+    nodes = np.concatenate([path, path[-2::-1]])
+    places = np.concatenate([position, 2 * total - position[-2::-1]])
+    return nodes, places
+
+
+def refuelling_sets(paths: FlowPaths, range_km: float) -> tuple[list[list[frozenset[int]]], np.ndarray]:
+    """Inclusion-minimal station sets ``K_qa`` of each path; and which paths can never be refuelled.
+
+    Returns
+    -------
+    (sets, unrefuellable)
+        ``sets[q]`` lists the node-position sets of path ``q``; ``unrefuellable`` is a
+        boolean array over paths.
+    """
+    if not np.isfinite(range_km) or range_km <= 0:
+        raise ValidationError(f"range_km must be > 0 km, got {range_km}")
+    half = range_km / 2.0
+    all_sets: list[list[frozenset[int]]] = []
+    impossible = np.zeros(len(paths.paths), dtype=bool)
+    tolerance = 1e-9
+    for q, (path, position) in enumerate(zip(paths.paths, paths.positions_km)):
+        nodes, places = _round_trip(path, position)
+        starts, ends = places[:-1], places[1:]
+        # occurrences usable for arc a: index range [lo_a, hi_a] with places in [end - range, start]
+        hi = np.arange(len(starts))
+        lo = np.searchsorted(places, ends - range_km - tolerance, side="left")
+        needs = ends > half + tolerance
+        windows = [(int(l), int(h)) for l, h, need in zip(lo, hi, needs) if need]
+        if any(l > h for l, h in windows):
+            impossible[q] = True
+            all_sets.append([])
+            continue
+        # lo and hi never decrease along the trip, so a window contains another only when
+        # both start at the same occurrence: keep the shortest window per start
+        kept = []
+        seen_lo = set()
+        for l, h in windows:
+            if l not in seen_lo:
+                seen_lo.add(l)
+                kept.append((l, h))
+        candidate_sets = sorted({frozenset(nodes[l:h + 1].tolist()) for l, h in kept}, key=len)
+        minimal: list[frozenset[int]] = []
+        for s in candidate_sets:
+            if not any(m <= s for m in minimal):
+                minimal.append(s)
+        if not minimal:  # the whole round trip fits in half a tank: one station anywhere on the path
+            minimal = [frozenset(path.tolist())]
+        all_sets.append(minimal)
+    return all_sets, impossible
+
+
+@dataclass(frozen=True)
+class _Structure:
+    """Distinct station sets, merged paths and their incidence (see the module docstring)."""
+
+    set_nodes: csr_matrix        # distinct sets x nodes
+    set_flow: np.ndarray         # flow refuelled when a single-set path's set is hit
+    pair_path: np.ndarray        # (path, set) pairs of multi-set paths, sorted by path
+    pair_set: np.ndarray
+    path_flow: np.ndarray        # flow of each multi-set path
+    path_starts: np.ndarray      # first pair of each multi-set path
+    od_kind: np.ndarray          # per OD pair: 0 unrefuellable, 1 single set, 2 multi-set
+    od_index: np.ndarray         # per OD pair: its set (kind 1) or merged path (kind 2)
+
+
+def _structure(sets: Sequence[Sequence[frozenset[int]]], impossible: np.ndarray, flows: np.ndarray,
+               n_nodes: int) -> _Structure:
+    index: dict[frozenset[int], int] = {}
+    merged: dict[frozenset[frozenset[int]], int] = {}
+    multi_sets: list[list[int]] = []
+    multi_flow: list[float] = []
+    single_flow: dict[int, float] = defaultdict(float)
+    od_kind = np.zeros(len(sets), dtype=np.int8)
+    od_index = -np.ones(len(sets), dtype=np.int64)
+    for q, path_sets in enumerate(sets):
+        if impossible[q]:
+            continue
+        ids = [index.setdefault(k, len(index)) for k in path_sets]
+        if len(ids) == 1:
+            single_flow[ids[0]] += flows[q]
+            od_kind[q], od_index[q] = 1, ids[0]
+            continue
+        key = frozenset(path_sets)
+        if key not in merged:
+            merged[key] = len(multi_sets)
+            multi_sets.append(sorted(ids))
+            multi_flow.append(0.0)
+        path = merged[key]
+        multi_flow[path] += flows[q]
+        od_kind[q], od_index[q] = 2, path
+    distinct = list(index)
+    sizes = np.array([len(k) for k in distinct], dtype=np.int64)
+    set_nodes = csr_matrix((np.ones(int(sizes.sum())), (np.repeat(np.arange(len(distinct)), sizes),
+                                                         np.fromiter((k for s in distinct for k in sorted(s)),
+                                                                     dtype=np.int64, count=int(sizes.sum())))),
+                           shape=(len(distinct), n_nodes))
+    set_flow = np.zeros(len(distinct))
+    for k, value in single_flow.items():
+        set_flow[k] = value
+    lengths = np.array([len(ids) for ids in multi_sets], dtype=np.int64)
+    pair_path = np.repeat(np.arange(len(multi_sets)), lengths)
+    pair_set = np.fromiter((i for ids in multi_sets for i in ids), dtype=np.int64, count=int(lengths.sum()))
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(lengths) else np.zeros(0, np.int64)
+    return _Structure(set_nodes, set_flow, pair_path, pair_set, np.array(multi_flow), starts.astype(np.int64),
+                      od_kind, od_index)
+
+
+@dataclass(frozen=True)
+class FRLM:
+    """Flow-refuelling location model on a road graph with OD flows (see the module docstring).
+
+    Objective: flow volume refuelled (the OD table's unit, e.g. vehicles).
+    """
+
+    paths: FlowPaths
+    range_km: float
+    p: int
+    candidates: np.ndarray
+    existing: np.ndarray
+    structure: _Structure
+    unrefuellable: np.ndarray
+    build_seconds: float
+
+    @classmethod
+    def from_network(cls, G: nx.MultiDiGraph, od: pd.DataFrame, *, range_km: float, p: int,
+                     candidates: Sequence[Any] | None = None, existing: Sequence[Any] | None = None) -> FRLM:
+        """Build from a graph (edge ``length`` in m) and an OD table (``origin``, ``destination``, ``flow``)."""
+        start = time.perf_counter()
+        paths = shortest_paths(G, od)
+        return cls.from_paths(paths, range_km=range_km, p=p, candidates=candidates, existing=existing,
+                              _start=start)
+
+    @classmethod
+    def from_paths(cls, paths: FlowPaths, *, range_km: float, p: int, candidates: Sequence[Any] | None = None,
+                   existing: Sequence[Any] | None = None, _start: float | None = None) -> FRLM:
+        """Build from precomputed :class:`FlowPaths` (reuse them across ranges and p)."""
+        start = _start if _start is not None else time.perf_counter()
+        position = {n: i for i, n in enumerate(paths.nodes)}
+        n_nodes = len(paths.nodes)
+
+        def mask_of(values: Sequence[Any] | None, what: str, default: bool) -> np.ndarray:
+            mask = np.full(n_nodes, default)
+            if values is not None:
+                unknown = [c for c in values if c not in position]
+                if unknown:
+                    raise ValidationError(f"{what} nodes {unknown[:10]} are not in the graph")
+                mask[:] = False
+                mask[[position[c] for c in values]] = True
+            return mask
+
+        existing_mask = mask_of(existing, "existing station", False)
+        candidate_mask = mask_of(candidates, "candidate", True) | existing_mask
+        p = check_p(p, int(candidate_mask.sum()))
+        if existing_mask.sum() > p:
+            raise ValidationError(f"{int(existing_mask.sum())} existing stations exceed p = {p}")
+        sets, impossible = refuelling_sets(paths, range_km)
+        restricted = []
+        for q, path_sets in enumerate(sets):
+            kept = []
+            for node_set in path_sets:
+                inside = frozenset(k for k in node_set if candidate_mask[k])
+                if not inside:
+                    impossible[q] = True
+                    break
+                kept.append(inside)
+            restricted.append(kept if not impossible[q] else [])
+        structure = _structure(restricted, impossible, paths.flows, n_nodes)
+        return cls(paths=paths, range_km=float(range_km), p=p, candidates=candidate_mask, existing=existing_mask,
+                   structure=structure, unrefuellable=impossible, build_seconds=time.perf_counter() - start)
+
+    # ------------------------------------------------------------------ evaluation
+
+    def _hit(self, open_nodes: np.ndarray) -> np.ndarray:
+        return (self.structure.set_nodes @ open_nodes.astype(float)) > 0.5
+
+    def _value(self, hit: np.ndarray) -> float:
+        st = self.structure
+        ok = self._paths_ok(hit)
+        return float(st.set_flow[hit].sum() + st.path_flow[ok].sum())
+
+    def _paths_ok(self, hit: np.ndarray) -> np.ndarray:
+        st = self.structure
+        if len(st.path_flow) == 0:
+            return np.zeros(0, bool)
+        return np.logical_and.reduceat(hit[st.pair_set], st.path_starts)
+
+    def refuelled(self, open_nodes: np.ndarray) -> np.ndarray:
+        """Boolean per OD pair: refuelled by the stations ``open_nodes`` (a node mask)."""
+        st = self.structure
+        hit = self._hit(open_nodes)
+        ok = self._paths_ok(hit)
+        result = np.zeros(len(st.od_kind), dtype=bool)
+        single = st.od_kind == 1
+        result[single] = hit[st.od_index[single]]
+        multi = st.od_kind == 2
+        result[multi] = ok[st.od_index[multi]]
+        return result
+
+    # ------------------------------------------------------------------ heuristic
+
+    def _gains(self, hit: np.ndarray) -> np.ndarray:
+        """Extra flow refuelled by opening each node, given the sets already hit."""
+        st = self.structure
+        n_nodes = st.set_nodes.shape[1]
+        unhit = ~hit
+        gain = np.asarray(st.set_nodes.T @ (st.set_flow * unhit)).ravel()
+        mask = unhit[st.pair_set]
+        if mask.any():
+            paths, sets = st.pair_path[mask], st.pair_set[mask]
+            remaining = np.bincount(paths, minlength=len(st.path_flow))
+            incidence = csr_matrix((np.ones(len(paths)), (paths, sets)), shape=(len(st.path_flow), len(hit)))
+            newly = (incidence @ st.set_nodes).tocoo()
+            complete = newly.data >= remaining[newly.row] - 1e-9
+            gain += np.bincount(newly.col[complete], weights=st.path_flow[newly.row[complete]], minlength=n_nodes)
+            partial = np.bincount(newly.col, weights=st.path_flow[newly.row] * newly.data
+                                  / np.maximum(remaining[newly.row], 1), minlength=n_nodes)
+            gain += 1e-6 * partial  # tie-break towards stations that progress on long paths
+        return gain
+
+    def greedy(self, *, p: int | None = None, start: np.ndarray | None = None) -> np.ndarray:
+        """Greedy: repeatedly open the candidate that refuels the most extra flow."""
+        p = self.p if p is None else p
+        open_nodes = (self.existing if start is None else start).copy()
+        while open_nodes.sum() < p:
+            score = self._gains(self._hit(open_nodes))
+            score[open_nodes | ~self.candidates] = -np.inf
+            best = int(np.argmax(score))
+            if not np.isfinite(score[best]):
+                break
+            open_nodes[best] = True
+        return open_nodes
+
+    def improve(self, open_nodes: np.ndarray, *, time_limit_s: float = 10.0) -> np.ndarray:
+        """Swap local search: drop one station, re-add the best one; keep improving swaps."""
+        deadline = time.perf_counter() + time_limit_s
+        current = open_nodes.copy()
+        value = self._value(self._hit(current))
+        improved = True
+        while improved and time.perf_counter() < deadline:
+            improved = False
+            for j in np.flatnonzero(current & ~self.existing):
+                trial = current.copy()
+                trial[j] = False
+                score = self._gains(self._hit(trial))
+                score[trial | ~self.candidates] = -np.inf
+                score[j] = -np.inf
+                trial[int(np.argmax(score))] = True
+                trial_value = self._value(self._hit(trial))
+                if trial_value > value * (1 + 1e-12) + 1e-9:
+                    current, value, improved = trial, trial_value, True
+                if time.perf_counter() > deadline:
+                    break
+        return current
+
+    # ------------------------------------------------------------------ exact
+
+    def _relaxation(self, *, integer: bool, p: int):
+        import highspy
+
+        from ._solver import _quiet_stdout
+
+        st = self.structure
+        n_nodes, n_sets, n_paths = st.set_nodes.shape[1], st.set_nodes.shape[0], len(st.path_flow)
+        with _quiet_stdout():
+            h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        n_cols = n_nodes + n_sets + n_paths
+        lower = np.concatenate([self.existing.astype(float), np.zeros(n_sets + n_paths)])
+        upper = np.concatenate([self.candidates.astype(float), np.ones(n_sets + n_paths)])
+        h.addVars(n_cols, lower, upper)
+        h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), np.concatenate([np.zeros(n_nodes), st.set_flow,
+                                                                                     st.path_flow]))
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        if integer:
+            h.changeColsIntegrality(n_nodes, np.arange(n_nodes, dtype=np.int32),
+                                    np.array([highspy.HighsVarType.kInteger] * n_nodes))
+        matrix = st.set_nodes.tocsr()
+        sizes = np.diff(matrix.indptr)
+        starts = (matrix.indptr[:-1] + np.arange(n_sets)).astype(np.int32)
+        index = np.empty(matrix.nnz + n_sets, dtype=np.int32)
+        value = np.empty(matrix.nnz + n_sets)
+        head = starts
+        index[head] = n_nodes + np.arange(n_sets)
+        value[head] = 1.0
+        body = np.ones(len(index), bool)
+        body[head] = False
+        index[body] = matrix.indices
+        value[body] = -1.0
+        del sizes
+        h.addRows(n_sets, np.full(n_sets, -highspy.kHighsInf), np.zeros(n_sets), len(index), starts, index, value)
+        h.addRow(p, p, n_nodes, np.arange(n_nodes, dtype=np.int32), np.ones(n_nodes))
+        return h, n_nodes, n_sets
+
+    def _add_links(self, h, paths: np.ndarray, sets: np.ndarray, n_nodes: int, n_sets: int) -> None:
+        import highspy
+
+        n = len(paths)
+        if n == 0:
+            return
+        index = np.empty(2 * n, dtype=np.int32)
+        index[0::2] = n_nodes + n_sets + paths
+        index[1::2] = n_nodes + sets
+        h.addRows(n, np.full(n, -highspy.kHighsInf), np.zeros(n), 2 * n, np.arange(0, 2 * n, 2, dtype=np.int32), index,
+                  np.tile([1.0, -1.0], n))
+
+    def _violated(self, solution: np.ndarray, n_nodes: int, n_sets: int) -> tuple[np.ndarray, np.ndarray]:
+        st = self.structure
+        w = solution[n_nodes:n_nodes + n_sets]
+        y = solution[n_nodes + n_sets:]
+        values = w[st.pair_set]
+        order = np.lexsort((values, st.pair_path))
+        first = order[st.path_starts]
+        violated = y[st.pair_path[first]] > values[first] + 1e-7
+        return st.pair_path[first][violated], st.pair_set[first][violated]
+
+    def _generate(self, h, n_nodes: int, n_sets: int, deadline: float | None) -> tuple[str, int, int]:
+        st = self.structure
+        rows = 0
+        if len(st.path_flow):
+            first = st.pair_set[st.path_starts]
+            self._add_links(h, np.arange(len(st.path_flow)), first, n_nodes, n_sets)
+            rows += len(first)
+        rounds = 0
+        while True:
+            if deadline is not None:
+                h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.1))
+            h.run()
+            rounds += 1
+            status = str(h.getModelStatus()).split(".")[-1]
+            info = h.getInfo()
+            if info.primal_solution_status != 2:
+                return status, rounds, rows
+            paths, sets = self._violated(np.asarray(h.getSolution().col_value), n_nodes, n_sets)
+            if len(paths) == 0 or status != "kOptimal":
+                return status, rounds, rows
+            self._add_links(h, paths, sets, n_nodes, n_sets)
+            rows += len(paths)
+
+    def lp_bound(self, *, time_limit_s: float | None = None) -> float:
+        """Bound from the LP relaxation of the ACPC model (row generation); ``inf`` if not finished."""
+        h, n_nodes, n_sets = self._relaxation(integer=False, p=self.p)
+        deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
+        status, _, _ = self._generate(h, n_nodes, n_sets, deadline)
+        return float(h.getInfo().objective_function_value) if status == "kOptimal" else float("inf")
+
+    def solve(self, *, solver: Solver | None = None, time_limit_s: float | None = None,
+              mip_gap: float | None = None) -> SitingResult:
+        """Solve exactly: heuristic, LP bound, then the MILP with lazily generated rows.
+
+        ``solver`` must be ``None`` (the lazy row generation drives HiGHS directly).
+        On a time limit the best solution found is returned with its proven gap.
+        """
+        if solver is not None and solver is not highs_solver:
+            raise ValidationError("FRLM.solve drives HiGHS directly (lazy rows); pass solver=None")
+        start = time.perf_counter()
+        deadline = None if time_limit_s is None else start + time_limit_s
+        tolerance = 1e-4 if mip_gap is None else mip_gap
+        budget = 10.0 if time_limit_s is None else max(0.1 * time_limit_s, 0.5)
+        incumbent = self.improve(self.greedy(), time_limit_s=budget)
+        value = self._value(self._hit(incumbent))
+        remaining = None if deadline is None else max(deadline - time.perf_counter(), 0.1)
+        bound = self.lp_bound(time_limit_s=remaining)
+        stats = {"heuristic_objective": value, "lp_bound": bound}
+        if bound - value <= tolerance * max(abs(bound), 1e-12):
+            return self._result(incumbent, start, best_bound=bound, status="optimal", model="frlm",
+                                extra={**stats, "proof": "lp bound"})
+        h, n_nodes, n_sets = self._relaxation(integer=True, p=self.p)
+        mip_rows = 0
+        status = "time_limit"
+        while deadline is None or time.perf_counter() < deadline:
+            st = self.structure
+            if mip_rows == 0 and len(st.path_flow):
+                # start from the rows binding the LP's violated pairs: the first set of each path
+                self._add_links(h, np.arange(len(st.path_flow)), st.pair_set[st.path_starts], n_nodes, n_sets)
+                mip_rows = len(st.path_flow)
+            hit = self._hit(incumbent)
+            import highspy
+
+            warm = highspy.HighsSolution()
+            warm.col_value = np.concatenate([incumbent.astype(float), hit.astype(float),
+                                             self._paths_ok(hit).astype(float)]).tolist()
+            h.setSolution(warm)
+            h.setOptionValue("mip_rel_gap", tolerance)
+            if deadline is not None:
+                h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.1))
+            h.run()
+            info = h.getInfo()
+            if info.primal_solution_status == 2:
+                solution = np.asarray(h.getSolution().col_value)
+                candidate = solution[:n_nodes] > 0.5
+                candidate_value = self._value(self._hit(candidate))
+                if candidate_value > value:
+                    incumbent, value = candidate, candidate_value
+                bound = min(bound, float(info.mip_dual_bound))
+                paths, sets = self._violated(solution, n_nodes, n_sets)
+                if len(paths):
+                    self._add_links(h, paths, sets, n_nodes, n_sets)
+                    mip_rows += len(paths)
+                    continue
+            model_status = str(h.getModelStatus()).split(".")[-1]
+            status = "optimal" if model_status == "kOptimal" else _status_name(model_status)
+            break
+        gap = (bound - value) / max(abs(bound), 1e-12)
+        if status == "optimal" and gap > tolerance + 1e-9:
+            status = "gap_limit"
+        return self._result(incumbent, start, best_bound=max(bound, value), status=status, model="frlm",
+                            extra={**stats, "proof": "milp", "generated_rows": mip_rows})
+
+    def solve_greedy(self, *, improve: bool = True, time_limit_s: float = 10.0) -> SitingResult:
+        """Greedy (+ swap improvement) heuristic with its gap to the LP bound."""
+        start = time.perf_counter()
+        open_nodes = self.greedy()
+        if improve:
+            open_nodes = self.improve(open_nodes, time_limit_s=time_limit_s)
+        return self._result(open_nodes, start, best_bound=self.lp_bound(), status="heuristic", model="frlm_greedy")
+
+    def _result(self, open_nodes: np.ndarray, start: float, *, best_bound: float, status: str, model: str,
+                extra: dict | None = None) -> SitingResult:
+        refuelled = self.refuelled(open_nodes)
+        value = float(self.paths.flows[refuelled].sum())
+        total = float(self.paths.flows.sum())
+        gap = max(0.0, (best_bound - value) / max(abs(best_bound), 1e-12)) if np.isfinite(best_bound) else float("inf")
+        nodes = self.paths.nodes
+        on_path = {}
+        for q, path in enumerate(self.paths.paths):
+            key = (self.paths.origins[q], self.paths.destinations[q])
+            on_path[key] = tuple(nodes[k] for k in path if open_nodes[k]) if refuelled[q] else None
+        details = {
+            "range_km": self.range_km,
+            "flow_total": total,
+            "flow_refuelled_share": value / total if total else 0.0,
+            "refuelled_pairs": int(refuelled.sum()),
+            "pairs": len(refuelled),
+            "refuelled": refuelled,
+            "unrefuellable_pairs": [(self.paths.origins[q], self.paths.destinations[q])
+                                    for q in np.flatnonzero(self.unrefuellable)],
+            "unrefuellable_flow": float(self.paths.flows[self.unrefuellable].sum()),
+            "build_seconds": self.build_seconds,
+            "existing_stations": int(self.existing.sum()),
+            "distinct_sets": int(self.structure.set_nodes.shape[0]),
+            "merged_paths": int(len(self.structure.path_flow)),
+        }
+        details.update(extra or {})
+        return SitingResult(
+            model=model,
+            sites=tuple(sorted((nodes[k] for k in np.flatnonzero(open_nodes)), key=_sort_key)),
+            assignment=on_path,
+            objective=value,
+            best_bound=float(best_bound),
+            gap=gap,
+            status=status,
+            seconds=time.perf_counter() - start + self.build_seconds,
+            details=details,
+        )
+
+
+def _status_name(name: str) -> str:
+    return {"kTimeLimit": "time_limit", "kInfeasible": "infeasible", "kInterrupt": "interrupted"}.get(
+        name, name.removeprefix("k").lower())
