@@ -191,6 +191,69 @@ def _cmd_fleet(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- solve
+
+
+def _load_npz(path: str) -> dict[str, np.ndarray]:
+    file = Path(path)
+    if not file.is_file():
+        raise ValidationError(f"--costs file {file} does not exist")
+    try:
+        with np.load(file, allow_pickle=False) as archive:
+            content = {key: archive[key] for key in archive.files}
+    except (OSError, ValueError) as exc:
+        raise ValidationError(f"--costs {file} is not a readable .npz file ({exc})") from exc
+    if "cost" not in content:
+        raise ValidationError(f"--costs {file} has no 'cost' array; found {sorted(content)}")
+    return content
+
+
+def _cmd_solve(args: argparse.Namespace) -> int:
+    from .siting import FRLM, LSCP, MCLP, PCenter, PMedian
+
+    limits = {"time_limit_s": args.time_limit, "mip_gap": args.mip_gap}
+    if args.model == "frlm":
+        from .network import graph_from_expressway, load_expressway_od
+
+        if args.expressway is None or args.range_km is None or args.p is None:
+            raise ValidationError("--model frlm needs --expressway DIR, --range-km R and --p N")
+        G = graph_from_expressway(args.expressway)
+        od = load_expressway_od(args.expressway, combine_directions=True).rename(columns={"vehicles": "flow"})
+        result = FRLM.from_network(G, od, range_km=args.range_km, p=args.p).solve(**limits)
+    else:
+        if args.costs is None:
+            raise ValidationError(f"--model {args.model} needs --costs FILE.npz")
+        content = _load_npz(args.costs)
+        cost = content["cost"]
+        weights = content.get("weights")
+        if args.model in ("mclp", "pmedian", "pcenter") and args.p is None:
+            raise ValidationError(f"--model {args.model} needs --p N")
+        if args.model in ("lscp", "mclp") and args.radius is None:
+            raise ValidationError(f"--model {args.model} needs --radius R (in the unit of the costs)")
+        if args.model == "lscp":
+            model = LSCP.from_cost_matrix(cost, radius=args.radius)
+        elif args.model == "mclp":
+            model = MCLP.from_cost_matrix(cost, weights, radius=args.radius, p=args.p)
+        elif args.model == "pmedian":
+            model = PMedian.from_cost_matrix(cost, weights, p=args.p)
+        else:
+            model = PCenter.from_cost_matrix(cost, p=args.p)
+        result = model.solve(**limits)
+    summary = result.to_dict()
+    if args.json:
+        print(json.dumps({key: summary[key] for key in ("model", "objective", "sites", "seconds", "status", "gap")}))
+        return 0
+    print(f"model     : {result.model}")
+    print(f"objective : {result.objective:,.4f}")
+    print(f"status    : {result.status} (gap {result.gap:.4%}, best bound {result.best_bound:,.4f})")
+    print(f"sites     : {len(result.sites)}: {', '.join(map(str, result.sites))}")
+    print(f"seconds   : {result.seconds:.2f}")
+    if "flow_refuelled_share" in result.details:
+        print(f"flow refuelled: {result.details['flow_refuelled_share']:.1%} of {result.details['flow_total']:,.0f}; "
+              f"{len(result.details['unrefuellable_pairs'])} OD pair(s) cannot be refuelled at this range")
+    return 0
+
+
 # --------------------------------------------------------------------------- summary
 
 
@@ -305,6 +368,18 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--top", type=int, default=0, help="show only the N regions with most vehicles")
     fleet.add_argument("--json", action="store_true", help="print a JSON list of records")
     fleet.set_defaults(handler=_cmd_fleet)
+
+    solve = commands.add_parser("solve", help="solve a siting model on a cost matrix or the expressway network")
+    solve.add_argument("--model", choices=["lscp", "mclp", "pmedian", "pcenter", "frlm"], required=True)
+    solve.add_argument("--costs", help="FILE.npz with 'cost' (n x m, inf = unreachable) and 'weights' (n)")
+    solve.add_argument("--expressway", help="folder in the format of expressway_2011 (for --model frlm)")
+    solve.add_argument("--p", type=int, help="number of sites / stations")
+    solve.add_argument("--radius", type=float, help="coverage radius, in the unit of the costs (lscp, mclp)")
+    solve.add_argument("--range-km", type=float, help="vehicle range in km (frlm)")
+    solve.add_argument("--time-limit", type=float, default=None, help="solver time limit (s)")
+    solve.add_argument("--mip-gap", type=float, default=None, help="relative MIP gap at which to stop")
+    solve.add_argument("--json", action="store_true", help="print one JSON object")
+    solve.set_defaults(handler=_cmd_solve)
 
     summary = commands.add_parser("summary", help="summarise the default data and road networks")
     summary.set_defaults(handler=_cmd_summary)

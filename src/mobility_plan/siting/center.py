@@ -51,6 +51,16 @@ class PCenter:
         sites = check_ids(site_ids, matrix.shape[1], "site")
         return cls(matrix, check_p(p, matrix.shape[1]), demand, sites, _existing_mask(existing, sites))
 
+    @classmethod
+    def from_geodataframe(cls, G: Any, demand: Any, sites: Any, *, p: int, weight: str = "travel_time",
+                          existing: Sequence[Any] | None = None) -> PCenter:
+        """Build from demand and site point GeoDataFrames: network costs, then :meth:`from_cost_matrix`."""
+        from ._geo import network_costs
+
+        data = network_costs(G, demand, sites, weight=weight)
+        return cls.from_cost_matrix(data["cost"], p=p, demand_ids=data["demand_ids"], site_ids=data["site_ids"],
+                                    existing=existing)
+
     def _max_cost(self, open_sites: np.ndarray) -> float:
         return float(self.cost[:, open_sites].min(axis=1).max())
 

@@ -88,6 +88,16 @@ class LSCP:
             )
         return cls(cover, demand, sites, float(radius), _existing_mask(existing, sites), matrix)
 
+    @classmethod
+    def from_geodataframe(cls, G: Any, demand: Any, sites: Any, *, radius: float, weight: str = "travel_time",
+                          existing: Sequence[Any] | None = None) -> LSCP:
+        """Build from demand and site point GeoDataFrames: network costs, then :meth:`from_cost_matrix`."""
+        from ._geo import network_costs
+
+        data = network_costs(G, demand, sites, weight=weight)
+        return cls.from_cost_matrix(data["cost"], radius=radius, demand_ids=data["demand_ids"],
+                                    site_ids=data["site_ids"], existing=existing)
+
     def solve(self, *, solver: Solver | None = None, time_limit_s: float | None = None,
               mip_gap: float | None = None) -> SitingResult:
         """Solve exactly (HiGHS by default); returns a :class:`SitingResult` (objective: number of sites)."""
@@ -184,6 +194,17 @@ class MCLP:
             raise ValidationError(f"{int(existing_mask.sum())} existing sites exceed p = {p}")
         return cls(coverage_matrix(matrix, radius), w, p, check_ids(demand_ids, matrix.shape[0], "demand"), sites,
                    float(radius), existing_mask, matrix)
+
+    @classmethod
+    def from_geodataframe(cls, G: Any, demand: Any, sites: Any, *, radius: float, p: int,
+                          weight_column: str | None = None, weight: str = "travel_time",
+                          existing: Sequence[Any] | None = None) -> MCLP:
+        """Build from demand and site point GeoDataFrames: network costs, then :meth:`from_cost_matrix`."""
+        from ._geo import network_costs
+
+        data = network_costs(G, demand, sites, weight_column=weight_column, weight=weight)
+        return cls.from_cost_matrix(data["cost"], data["weights"], radius=radius, p=p, demand_ids=data["demand_ids"],
+                                    site_ids=data["site_ids"], existing=existing)
 
     def solve(self, *, solver: Solver | None = None, time_limit_s: float | None = None,
               mip_gap: float | None = None) -> SitingResult:

@@ -502,7 +502,11 @@ class FRLM:
         h, n_nodes, n_sets = self._relaxation(integer=False, p=self.p)
         deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
         status, _, _ = self._generate(h, n_nodes, n_sets, deadline)
-        return float(h.getInfo().objective_function_value) if status == "kOptimal" else float("inf")
+        if status != "kOptimal":
+            return float("inf")
+        st = self.structure
+        solution = np.asarray(h.getSolution().col_value)
+        return float(st.set_flow @ solution[n_nodes:n_nodes + n_sets] + st.path_flow @ solution[n_nodes + n_sets:])
 
     def solve(self, *, solver: Solver | None = None, time_limit_s: float | None = None,
               mip_gap: float | None = None) -> SitingResult:
@@ -525,42 +529,42 @@ class FRLM:
         if bound - value <= tolerance * max(abs(bound), 1e-12):
             return self._result(incumbent, start, best_bound=bound, status="optimal", model="frlm",
                                 extra={**stats, "proof": "lp bound"})
-        h, n_nodes, n_sets = self._relaxation(integer=True, p=self.p)
-        mip_rows = 0
+        # MILP on the generated rows; a fresh HiGHS instance per round (its info is unreliable
+        # after rows are added to a solved MIP), adding the rows an integer solution violates
+        st = self.structure
+        link_paths = [np.arange(len(st.path_flow))]
+        link_sets = [st.pair_set[st.path_starts]]
         status = "time_limit"
+        rounds = 0
         while deadline is None or time.perf_counter() < deadline:
-            st = self.structure
-            if mip_rows == 0 and len(st.path_flow):
-                # start from the rows binding the LP's violated pairs: the first set of each path
-                self._add_links(h, np.arange(len(st.path_flow)), st.pair_set[st.path_starts], n_nodes, n_sets)
-                mip_rows = len(st.path_flow)
-            hit = self._hit(incumbent)
-            import highspy
-
-            warm = highspy.HighsSolution()
-            warm.col_value = np.concatenate([incumbent.astype(float), hit.astype(float),
-                                             self._paths_ok(hit).astype(float)]).tolist()
-            h.setSolution(warm)
+            h, n_nodes, n_sets = self._relaxation(integer=True, p=self.p)
+            self._add_links(h, np.concatenate(link_paths), np.concatenate(link_sets), n_nodes, n_sets)
+            # no setSolution here: with highspy 1.16 the solution read back after a warm start
+            # can be the injected one while the reported objective is HiGHS's own incumbent
             h.setOptionValue("mip_rel_gap", tolerance)
             if deadline is not None:
                 h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.1))
             h.run()
+            rounds += 1
             info = h.getInfo()
+            model_status = str(h.getModelStatus()).split(".")[-1]
             if info.primal_solution_status == 2:
                 solution = np.asarray(h.getSolution().col_value)
                 candidate = solution[:n_nodes] > 0.5
                 candidate_value = self._value(self._hit(candidate))
                 if candidate_value > value:
                     incumbent, value = candidate, candidate_value
-                bound = min(bound, float(info.mip_dual_bound))
+                if model_status in ("kOptimal", "kTimeLimit"):
+                    bound = min(bound, float(info.mip_dual_bound))
                 paths, sets = self._violated(solution, n_nodes, n_sets)
                 if len(paths):
-                    self._add_links(h, paths, sets, n_nodes, n_sets)
-                    mip_rows += len(paths)
+                    link_paths.append(paths)
+                    link_sets.append(sets)
                     continue
-            model_status = str(h.getModelStatus()).split(".")[-1]
             status = "optimal" if model_status == "kOptimal" else _status_name(model_status)
             break
+        mip_rows = int(sum(len(p) for p in link_paths))
+        stats["milp_rounds"] = rounds
         gap = (bound - value) / max(abs(bound), 1e-12)
         if status == "optimal" and gap > tolerance + 1e-9:
             status = "gap_limit"

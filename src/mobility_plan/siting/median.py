@@ -179,6 +179,17 @@ class PMedian:
             raise ValidationError(f"{int(existing_mask.sum())} existing sites exceed p = {p}")
         return cls(matrix, check_weights(weights, matrix.shape[0]), p, demand, sites, existing_mask, cutoff)
 
+    @classmethod
+    def from_geodataframe(cls, G: Any, demand: Any, sites: Any, *, p: int, weight_column: str | None = None,
+                          weight: str = "travel_time", cutoff: float | None = None,
+                          existing: Sequence[Any] | None = None) -> PMedian:
+        """Build from demand and site point GeoDataFrames: network costs, then :meth:`from_cost_matrix`."""
+        from ._geo import network_costs
+
+        data = network_costs(G, demand, sites, weight_column=weight_column, weight=weight, cutoff=cutoff)
+        return cls.from_cost_matrix(data["cost"], data["weights"], p=p, cutoff=cutoff, demand_ids=data["demand_ids"],
+                                    site_ids=data["site_ids"], existing=existing)
+
     # ------------------------------------------------------------------ exact
 
     def _build(self, initial_open: np.ndarray | None):

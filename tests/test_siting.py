@@ -1,0 +1,335 @@
+"""Siting models against brute force, hand-solvable instances and PySAL spopt."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+from mobility_plan import InfeasibleError, ValidationError, costs, network
+from mobility_plan.cli import main
+from mobility_plan.siting import FRLM, LSCP, MCLP, PCenter, PMedian, highs_solver, shortest_paths
+
+
+def _brute(cost, weights, p, score):
+    best = None
+    for combo in itertools.combinations(range(cost.shape[1]), p):
+        value = score(cost[:, list(combo)], weights)
+        if best is None or value < best[0]:
+            best = (value, combo)
+    return best
+
+
+@pytest.fixture(scope="module")
+def small_instances():
+    rng = np.random.default_rng(7)
+    out = []
+    for _ in range(4):
+        cost = rng.integers(1, 60, size=(14, 8)).astype(float)
+        cost[rng.random(cost.shape) < 0.1] = np.inf
+        cost[np.arange(14), rng.integers(0, 8, 14)] = rng.integers(1, 60, 14)  # every row reaches a site
+        out.append((cost, rng.integers(1, 10, 14).astype(float)))
+    return out
+
+
+def test_pmedian_matches_brute_force(small_instances):
+    for cost, weights in small_instances:
+        for p in (2, 3):
+            expected, _ = _brute(cost, weights, p, lambda c, w: float(w @ c.min(axis=1)))
+            result = PMedian.from_cost_matrix(cost, weights, p=p).solve()
+            assert result.status == "optimal"
+            assert result.objective == pytest.approx(expected)
+            assert result.best_bound <= result.objective + 1e-6
+            assert len(result.sites) == p
+            heuristic = PMedian.from_cost_matrix(cost, weights, p=p).solve_heuristic()
+            assert heuristic.objective >= expected - 1e-9 and heuristic.best_bound <= expected + 1e-6
+            assert heuristic.gap == pytest.approx((heuristic.objective - heuristic.best_bound) / heuristic.objective,
+                                                  abs=1e-9)
+
+
+def test_pmedian_milp_path_is_exact(small_instances):
+    """Force the radius-formulation MILP (existing sites skip the Lagrangian shortcut)."""
+    cost, weights = small_instances[0]
+    best = None
+    for combo in itertools.combinations(range(1, 8), 2):
+        value = weights @ cost[:, [0, *combo]].min(axis=1)
+        best = value if best is None else min(best, value)
+    result = PMedian.from_cost_matrix(cost, weights, p=3, existing=[0]).solve()
+    assert result.details["proof"] == "milp" and result.status == "optimal"
+    assert 0 in result.sites and result.objective == pytest.approx(best)
+
+
+def test_pcenter_matches_brute_force_and_its_own_sites(small_instances):
+    for cost, weights in small_instances:
+        for p in (1, 2, 3):
+            expected, _ = _brute(cost, weights, p, lambda c, w: float(c.min(axis=1).max()))
+            result = PCenter.from_cost_matrix(cost, p=p).solve()
+            assert result.status == "optimal" and result.objective == pytest.approx(expected)
+            columns = list(result.sites)
+            assert cost[:, columns].min(axis=1).max() == pytest.approx(result.objective)  # matches its sites
+
+
+def test_mclp_and_lscp_match_brute_force(small_instances):
+    for cost, weights in small_instances:
+        radius = 20.0
+        covered = cost <= radius
+        best_cover = max(weights[covered[:, list(c)].any(axis=1)].sum()
+                         for c in itertools.combinations(range(cost.shape[1]), 3))
+        result = MCLP.from_cost_matrix(cost, weights, radius=radius, p=3).solve()
+        assert result.objective == pytest.approx(best_cover) and result.status == "optimal"
+        radius = 45.0
+        if covered.any(axis=1).all() or (cost <= radius).any(axis=1).all():
+            fewest = next(k for k in range(1, 9) for c in itertools.combinations(range(8), k)
+                          if (cost[:, list(c)] <= radius).any(axis=1).all())
+            assert LSCP.from_cost_matrix(cost, radius=radius).solve().objective == fewest
+
+
+def test_hand_solvable_instance():
+    # three towns on a line at 0, 10, 20 km; sites at the towns
+    cost = np.abs(np.subtract.outer([0.0, 10.0, 20.0], [0.0, 10.0, 20.0]))
+    median = PMedian.from_cost_matrix(cost, [1, 1, 1], p=1, demand_ids=["a", "b", "c"],
+                                      site_ids=["A", "B", "C"]).solve()
+    assert median.sites == ("B",) and median.objective == 20.0
+    assert dict(median.assignment) == {"a": "B", "b": "B", "c": "B"}
+    assert PCenter.from_cost_matrix(cost, p=1).solve().objective == 10.0
+    assert LSCP.from_cost_matrix(cost, radius=10).solve().objective == 1
+    assert LSCP.from_cost_matrix(cost, radius=9).solve().objective == 3
+    mclp = MCLP.from_cost_matrix(cost, [5, 1, 1], radius=0, p=1).solve()
+    assert mclp.sites == (0,) and mclp.objective == 5
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: PMedian.from_cost_matrix(np.ones((3, 2)), [1, 1], p=1), ValidationError, "one value per demand"),
+        (lambda: PMedian.from_cost_matrix(np.ones((3, 2)), p=3), ValidationError, "exceeds the 2 candidate"),
+        (lambda: PMedian.from_cost_matrix(np.full((2, 2), np.nan), p=1), ValidationError, "NaN"),
+        (lambda: PMedian.from_cost_matrix(-np.ones((2, 2)), p=1), ValidationError, "negative"),
+        (lambda: PMedian.from_cost_matrix(np.ones(4), p=1), ValidationError, "2-D"),
+        (lambda: PMedian.from_cost_matrix([[np.inf, np.inf], [1, 2]], p=1, demand_ids=["far", "near"]),
+         InfeasibleError, "far"),
+        (lambda: LSCP.from_cost_matrix([[1, 50], [60, 70]], radius=10, demand_ids=["x", "lonely"]),
+         InfeasibleError, r"lonely"),
+        (lambda: MCLP.from_cost_matrix(np.ones((2, 2)), radius=-1, p=1), ValidationError, "radius"),
+        (lambda: MCLP.from_cost_matrix(np.ones((2, 2)), radius=1, p=0), ValidationError, "p must be"),
+    ],
+)
+def test_bad_inputs(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_solver_is_injected_and_time_limit_reported():
+    calls = []
+
+    def recording_solver(problem, **limits):
+        calls.append(limits)
+        return highs_solver(problem, **limits)
+
+    rng = np.random.default_rng(3)
+    cost = rng.random((60, 25)) * 100
+    result = MCLP.from_cost_matrix(cost, radius=20, p=4).solve(solver=recording_solver, time_limit_s=5, mip_gap=0.01)
+    assert calls == [{"time_limit_s": 5, "mip_gap": 0.01}]
+    assert result.status in {"optimal", "time_limit"}
+    assert result.best_bound >= result.objective - 1e-6
+    with pytest.raises(ValidationError, match="time_limit_s"):
+        MCLP.from_cost_matrix(cost, radius=20, p=4).solve(time_limit_s=-1)
+
+
+def test_results_are_immutable():
+    result = PMedian.from_cost_matrix(np.eye(3) + 1, p=1).solve()
+    with pytest.raises(Exception):
+        result.objective = 0  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        result.assignment[0] = 5  # type: ignore[index]
+
+
+# --------------------------------------------------------------------------- spopt
+
+
+@pytest.fixture(scope="module")
+def seoul_instance(central_graph):
+    G = network.largest_component(central_graph)
+    rng = random.Random(11)
+    nodes = sorted(G.nodes)
+    demand, sites = rng.sample(nodes, 90), rng.sample(nodes, 30)
+    cost = costs.cost_matrix(G, demand, sites)
+    weights = np.array([rng.randint(1, 50) for _ in demand], dtype=float)
+    return cost, weights
+
+
+def test_objectives_match_spopt(seoul_instance):
+    pulp = pytest.importorskip("pulp")
+    locate = pytest.importorskip("spopt.locate")
+    cost, weights = seoul_instance
+    solver = pulp.PULP_CBC_CMD(msg=False)
+    ours = PMedian.from_cost_matrix(cost, weights, p=5).solve()
+    theirs = locate.PMedian.from_cost_matrix(cost, weights, p_facilities=5).solve(solver)
+    assert ours.objective == pytest.approx(pulp.value(theirs.problem.objective), rel=1e-7)
+    radius = float(np.quantile(cost, 0.1))
+    ours = MCLP.from_cost_matrix(cost, weights, radius=radius, p=4).solve()
+    theirs = locate.MCLP.from_cost_matrix(cost, weights, service_radius=radius, p_facilities=4).solve(solver)
+    assert ours.objective == pytest.approx(pulp.value(theirs.problem.objective), rel=1e-7)
+    radius = float(np.quantile(cost.min(axis=1), 1.0)) * 1.5
+    ours = LSCP.from_cost_matrix(cost, radius=radius).solve()
+    theirs = locate.LSCP.from_cost_matrix(cost, service_radius=radius).solve(solver)
+    assert ours.objective == pytest.approx(pulp.value(theirs.problem.objective))
+
+
+def test_from_geodataframe_uses_network_costs(central_graph):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    G = network.largest_component(central_graph)
+    nodes = sorted(G.nodes)[:40]
+    points = gpd.GeoDataFrame({"households": np.arange(1, 41)},
+                              geometry=[Point(G.nodes[n]["x"], G.nodes[n]["y"]) for n in nodes], crs="EPSG:4326")
+    sites = points.iloc[::4].copy()
+    model = PMedian.from_geodataframe(G, points, sites, p=3, weight_column="households")
+    expected = costs.cost_matrix(G, nodes, nodes[::4])
+    assert np.allclose(model.cost, expected)
+    result = model.solve()
+    assert set(result.sites) <= set(sites.index)
+
+
+# --------------------------------------------------------------------------- FRLM
+
+
+def _line_graph(lengths_km):
+    G = nx.MultiDiGraph(crs="EPSG:4326")
+    for i in range(len(lengths_km) + 1):
+        G.add_node(i, x=127.0 + i * 0.01, y=37.0)
+    for i, km in enumerate(lengths_km):
+        G.add_edge(i, i + 1, length=km * 1000)
+        G.add_edge(i + 1, i, length=km * 1000)
+    return G
+
+
+def _simulate_round_trip(path_nodes, path_km, stations, range_km):
+    """Independent check: drive O -> D -> O refuelling at stations; repeatable if it ends with >= its start fuel."""
+    legs = np.diff(path_km)
+    trip_nodes = list(path_nodes) + list(path_nodes[-2::-1])
+    trip_legs = list(legs) + list(legs[::-1])
+    fuel = range_km if trip_nodes[0] in stations else range_km / 2
+    start_fuel = fuel
+    for node, leg in zip(trip_nodes[:-1], trip_legs):
+        if node in stations:
+            fuel = range_km
+        fuel -= leg
+        if fuel < -1e-9:
+            return False
+    if trip_nodes[-1] in stations:
+        fuel = range_km
+    return fuel >= start_fuel - 1e-9 and any(n in stations for n in path_nodes)
+
+
+def _random_network(seed):
+    rng = np.random.default_rng(seed)
+    G = nx.MultiDiGraph(crs="EPSG:4326")
+    n = 9
+    for i in range(n):
+        G.add_node(i, x=127 + rng.random(), y=37 + rng.random())
+    tree = [(i, int(rng.integers(0, i))) for i in range(1, n)]
+    extra = [(int(a), int(b)) for a, b in rng.integers(0, n, size=(4, 2)) if a != b]
+    for u, v in tree + extra:
+        km = float(rng.integers(20, 90))
+        G.add_edge(u, v, length=km * 1000)
+        G.add_edge(v, u, length=km * 1000)
+    pairs = [(o, d) for o in range(n) for d in range(o + 1, n)]
+    od = pd.DataFrame({"origin": [o for o, _ in pairs], "destination": [d for _, d in pairs],
+                       "flow": rng.integers(1, 100, len(pairs)).astype(float)})
+    return G, od
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("range_km", [120.0, 200.0])
+def test_frlm_matches_brute_force(seed, range_km):
+    G, od = _random_network(seed)
+    paths = shortest_paths(G, od)
+    for p in (1, 2, 3):
+        best = 0.0
+        for combo in itertools.combinations(range(len(paths.nodes)), p):
+            stations = {paths.nodes[k] for k in combo}
+            value = sum(f for path, km, f in zip(paths.paths, paths.positions_km, paths.flows)
+                        if _simulate_round_trip([paths.nodes[k] for k in path], km, stations, range_km))
+            best = max(best, value)
+        model = FRLM.from_paths(paths, range_km=range_km, p=p)
+        exact = model.solve()
+        assert exact.status == "optimal"
+        assert exact.objective == pytest.approx(best), (seed, range_km, p)
+        greedy = model.solve_greedy()
+        assert greedy.objective <= best + 1e-9 and greedy.best_bound >= best - 1e-6
+
+
+def test_frlm_semantics_on_a_line():
+    # 0 -100- 1 -100- 2, range 200 km: the trip 0 -> 2 -> 0 (400 km) needs a station at 1
+    # (half tank 100 km reaches 1; full tank 200 km reaches 2 and back to 1)
+    G = _line_graph([100, 100])
+    od = pd.DataFrame({"origin": [0], "destination": [2], "flow": [10.0]})
+    model = FRLM.from_network(G, od, range_km=200, p=1)
+    assert model.solve().sites == (1,)
+    assert model.solve().objective == 10.0
+    # a station at 0 alone fails: full at 0, empty at 2, and 2 -> 1 needs 100 km more
+    assert FRLM.from_network(G, od, range_km=200, p=1).solve().details["refuelled_pairs"] == 1
+    assert FRLM.from_network(G, od, range_km=200, p=1, candidates=[0]).solve().objective == 0.0
+    # stations at both ends work: full at 0, empty on arrival at 2, full again for the way back
+    assert FRLM.from_network(G, od, range_km=200, p=2, candidates=[0, 2]).solve().objective == 10.0
+    # with 150 km: half a tank (75 km) cannot reach node 1, so stations are needed at 0, 1 and 2
+    assert FRLM.from_network(G, od, range_km=150, p=2).solve().objective == 0.0
+    three = FRLM.from_network(G, od, range_km=150, p=3).solve()
+    assert three.sites == (0, 1, 2) and three.objective == 10.0
+
+
+def test_frlm_reports_unrefuellable_pairs():
+    G = _line_graph([50, 300, 50])
+    od = pd.DataFrame({"origin": [0, 0], "destination": [1, 3], "flow": [5.0, 7.0]})
+    result = FRLM.from_network(G, od, range_km=200, p=1).solve()
+    assert result.details["unrefuellable_pairs"] == [(0, 3)]
+    assert result.objective == 5.0 and result.details["unrefuellable_flow"] == 7.0
+
+
+def test_frlm_existing_stations_are_kept(expressway_graph):
+    od = network.load_expressway_od(combine_directions=True).rename(columns={"vehicles": "flow"})
+    od = od.nlargest(400, "flow")
+    model = FRLM.from_network(expressway_graph, od, range_km=300, p=4, existing=[1, 2])
+    result = model.solve()
+    assert {1, 2} <= set(result.sites) and len(result.sites) == 4
+    assert result.status == "optimal"
+
+
+def test_frlm_bad_inputs(expressway_graph):
+    od = pd.DataFrame({"origin": [1], "destination": [999], "flow": [1.0]})
+    with pytest.raises(ValidationError, match="not in the graph"):
+        FRLM.from_network(expressway_graph, od, range_km=100, p=1)
+    od = pd.DataFrame({"origin": [1], "destination": [2], "flow": [1.0]})
+    with pytest.raises(ValidationError, match="range_km must be > 0"):
+        FRLM.from_network(expressway_graph, od, range_km=0, p=1)
+
+
+def test_solve_cli(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    cost = rng.random((40, 12)) * 100
+    np.savez(tmp_path / "c.npz", cost=cost, weights=rng.integers(1, 9, 40).astype(float))
+    for args in (["--model", "pmedian", "--p", "3"], ["--model", "pcenter", "--p", "3"],
+                 ["--model", "mclp", "--p", "3", "--radius", "15"], ["--model", "lscp", "--radius", "40"]):
+        assert main(["solve", "--costs", str(tmp_path / "c.npz"), "--json", *args]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert set(out) == {"model", "objective", "sites", "seconds", "status", "gap"}
+        assert out["status"] == "optimal"
+    assert main(["solve", "--model", "pmedian", "--costs", str(tmp_path / "c.npz")]) == 2
+    assert "--p N" in capsys.readouterr().err
+    assert main(["solve", "--model", "lscp", "--radius", "0.001", "--costs", str(tmp_path / "c.npz")]) == 2
+    assert "infeasible" in capsys.readouterr().err
+
+
+def test_solve_cli_frlm(shared_data, capsys):
+    assert main(["solve", "--model", "frlm", "--expressway", str(shared_data / "expressway_2011"),
+                 "--range-km", "300", "--p", "3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["model"] == "frlm" and len(out["sites"]) == 3 and out["status"] == "optimal"
+    assert 0 < out["objective"] < 961_107_328
