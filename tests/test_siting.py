@@ -333,3 +333,96 @@ def test_solve_cli_frlm(shared_data, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["model"] == "frlm" and len(out["sites"]) == 3 and out["status"] == "optimal"
     assert 0 < out["objective"] < 961_107_328
+
+
+# --------------------------------------------------------------------------- capacitated and multi-period
+
+
+def test_capacitated_respects_capacity_and_matches_brute_force():
+    from mobility_plan.demand import queue_capacity
+    from mobility_plan.siting import CapacitatedSiting
+
+    # capacity levels: vehicles/hour that 1, 2 or 3 fast chargers serve within the waiting limits
+    levels = [queue_capacity(c, 40.0, max_wait_probability=0.3, max_mean_wait_min=10.0) for c in (1, 2, 3)]
+    assert levels[0] < levels[1] < levels[2]
+    rng = np.random.default_rng(2)
+    cost = rng.integers(1, 30, size=(8, 4)).astype(float)
+    demand = rng.uniform(0.2, 1.0, 8)
+    model = CapacitatedSiting.from_cost_matrix(cost, demand, capacities=levels, level_costs=[10, 18, 25], alpha=1.0)
+    result = model.solve()
+    assert result.status == "optimal"
+    loads, capacity = result.details["load"], result.details["capacity"]
+    assert all(loads[s] <= capacity[s] + 1e-6 for s in result.sites)
+    assert result.details["served_demand"] == pytest.approx(demand.sum())
+    # brute force over the level of each site (0 = closed), assignments by a small LP each
+    from scipy.optimize import linprog
+
+    best = np.inf
+    for combo in itertools.product(range(4), repeat=4):
+        open_sites = [j for j in range(4) if combo[j]]
+        if not open_sites:
+            continue
+        fixed = sum([0, 10, 18, 25][c] for c in combo)
+        n, k = len(demand), len(open_sites)
+        c = (demand[:, None] * cost[:, open_sites]).ravel()
+        a_eq = np.kron(np.eye(n), np.ones(k))
+        a_ub = np.zeros((k, n * k))
+        for j in range(k):
+            a_ub[j, j::k] = demand
+        caps = [levels[combo[j] - 1] for j in open_sites]
+        lp = linprog(c, A_ub=a_ub, b_ub=caps, A_eq=a_eq, b_eq=np.ones(n), bounds=(0, 1), method="highs")
+        if lp.status == 0:
+            best = min(best, fixed + lp.fun)
+    assert result.objective == pytest.approx(best, rel=1e-6)
+    with pytest.raises(InfeasibleError, match="exceeds the largest possible capacity"):
+        CapacitatedSiting.from_cost_matrix(cost, demand * 100, capacities=levels)
+    with pytest.raises(ValidationError, match="increasing"):
+        CapacitatedSiting.from_cost_matrix(cost, demand, capacities=[2, 1])
+    partial = CapacitatedSiting.from_cost_matrix(cost, demand * 100, capacities=levels, unmet_penalty=1e3).solve()
+    assert partial.details["unmet_demand"] > 0
+
+
+def test_mclp_rollout_keeps_sites_open_and_beats_nothing():
+    from mobility_plan.siting import mclp_rollout
+
+    rng = np.random.default_rng(4)
+    cost = rng.random((50, 15)) * 100
+    weights = rng.integers(1, 10, 50).astype(float)
+    model = MCLP.from_cost_matrix(cost, weights, radius=25, p=2, existing=[3])
+    result = mclp_rollout(model, [2, 4, 6], periods=[2026, 2028, 2030])
+    opened = result.details["opened_by_period"]
+    assert 3 not in opened[2026] and len(opened[2026]) == 1
+    assert len(opened[2028]) == 2 and len(opened[2030]) == 2
+    assert 3 in result.sites and len(result.sites) == 6
+    shares = list(result.details["covered_share_by_period"].values())
+    assert shares == sorted(shares)
+    # the joint optimum is at least as good as solving each period myopically
+    myopic, locked = 0.0, [3]
+    for count in (2, 4, 6):
+        step = MCLP.from_cost_matrix(cost, weights, radius=25, p=count, existing=locked).solve()
+        myopic += step.objective
+        locked = list(step.sites)
+    assert result.objective >= myopic - 1e-6
+    with pytest.raises(ValidationError, match="non-decreasing"):
+        mclp_rollout(model, [4, 2])
+
+
+def test_frlm_rollout_matches_brute_force():
+    G, od = _random_network(1)
+    paths = shortest_paths(G, od)
+    model = FRLM.from_paths(paths, range_km=150, p=1, existing=[paths.nodes[0]])
+    result = model.solve_rollout([2, 3], periods=[2026, 2030])
+    assert result.status == "optimal"
+
+    def value(stations):
+        return sum(f for path, km, f in zip(paths.paths, paths.positions_km, paths.flows)
+                   if _simulate_round_trip([paths.nodes[k] for k in path], km, set(stations), 150))
+
+    others = [n for n in paths.nodes if n != paths.nodes[0]]
+    best = max(value({paths.nodes[0], a}) + value({paths.nodes[0], a, b})
+               for a in others for b in others if a != b)
+    assert result.objective == pytest.approx(best)
+    assert set(result.details["opened_by_period"]) == {2026, 2030}
+    assert paths.nodes[0] in result.sites
+    with pytest.raises(ValidationError, match="below the 1 existing"):
+        model.solve_rollout([0, 2])

@@ -57,6 +57,7 @@ __all__ = [
     "QueueSizing",
     "erlang_c",
     "size_servers",
+    "queue_capacity",
     "stations_needed",
     "existing_chargers",
     "existing_hydrogen_stations",
@@ -579,3 +580,32 @@ def size_servers(
             return result
         servers += 1
     raise ValidationError(f"more than {max_servers} servers would be needed; check the arrival rate and units")
+
+
+def queue_capacity(
+    servers: int,
+    service_time_min: float,
+    *,
+    max_wait_probability: float = 0.2,
+    max_mean_wait_min: float = 5.0,
+) -> float:
+    """Largest arrival rate (vehicles/h) that ``servers`` plugs or dispensers serve within the limits.
+
+    The inverse of :func:`size_servers`, found by bisection on the Erlang-C
+    formulas; use it to size capacity levels for
+    :class:`mobility_plan.siting.CapacitatedSiting`.
+    """
+    if servers < 1 or int(servers) != servers:
+        raise ValidationError(f"servers must be a whole number >= 1, got {servers}")
+    if service_time_min <= 0:
+        raise ValidationError(f"service_time_min must be > 0, got {service_time_min}")
+    ceiling = servers * 60.0 / service_time_min  # utilisation 1
+    low, high = 0.0, ceiling * (1 - 1e-9)
+    for _ in range(60):
+        middle = (low + high) / 2
+        result = erlang_c(servers, middle, service_time_min)
+        if result.wait_probability <= max_wait_probability and result.mean_wait_min <= max_mean_wait_min:
+            low = middle
+        else:
+            high = middle
+    return low

@@ -8,11 +8,12 @@ immutable :class:`SitingResult`.
 from ._result import SitingResult
 from ._solver import MilpProblem, SolverOutcome, highs_solver
 from .center import PCenter
-from .coverage import LSCP, MCLP
+from .capacitated import CapacitatedSiting
+from .coverage import LSCP, MCLP, mclp_rollout
 from .frlm import FRLM, FlowPaths, shortest_paths
 from .median import PMedian
 
 __all__ = [
     "SitingResult", "MilpProblem", "SolverOutcome", "highs_solver", "LSCP", "MCLP", "PMedian", "PCenter", "FRLM",
-    "FlowPaths", "shortest_paths",
+    "FlowPaths", "shortest_paths", "CapacitatedSiting", "mclp_rollout",
 ]

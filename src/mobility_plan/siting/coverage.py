@@ -14,7 +14,7 @@ from .._errors import InfeasibleError, ValidationError
 from ._result import SitingResult, check_cost_matrix, check_ids, check_p, check_weights
 from ._solver import ProblemBuilder, Solver, highs_solver
 
-__all__ = ["LSCP", "MCLP", "coverage_matrix", "greedy_mclp"]
+__all__ = ["LSCP", "MCLP", "coverage_matrix", "greedy_mclp", "mclp_rollout"]
 
 
 def coverage_matrix(cost: np.ndarray, radius: float) -> csr_matrix:
@@ -241,6 +241,79 @@ class MCLP:
             details={"radius": self.radius, "covered_share": covered_weight / max(self.weights.sum(), 1e-300),
                      "total_weight": float(self.weights.sum())},
         )
+
+
+def mclp_rollout(model: MCLP, counts: Sequence[int], *, periods: Sequence[Any] | None = None,
+                 weights_by_period: Any = None, solver: Solver | None = None, time_limit_s: float | None = None,
+                 mip_gap: float | None = None) -> SitingResult:
+    """Multi-period MCLP: sites open by each period, never closed; existing sites open from the start.
+
+    ``max sum_t sum_i W_ti z_it`` s.t. ``z_it <= sum_{j in N_i} y_jt``,
+    ``sum_j y_jt = counts[t]``, ``y_{j,t-1} <= y_jt``, ``y`` binary.
+
+    Parameters
+    ----------
+    model
+        A single-period :class:`MCLP` giving costs, radius, weights and existing sites.
+    counts
+        Cumulative number of open sites per period (non-decreasing).
+    weights_by_period
+        ``T x n`` demand weights (default: the model's weights in every period).
+    """
+    start = time.perf_counter()
+    counts = [int(c) for c in counts]
+    labels = list(range(len(counts))) if periods is None else list(periods)
+    n, m = model.cover.shape
+    if not counts or len(labels) != len(counts):
+        raise ValidationError("counts and periods must have one value per period")
+    if any(b < a for a, b in zip(counts, counts[1:])) or counts[0] < int(model.existing.sum()) or counts[-1] > m:
+        raise ValidationError(f"counts must be non-decreasing, start at or above the {int(model.existing.sum())} "
+                              f"existing sites and not exceed {m} candidates; got {counts}")
+    weights = (np.tile(model.weights, (len(counts), 1)) if weights_by_period is None
+               else np.asarray(weights_by_period, dtype=np.float64))
+    if weights.shape != (len(counts), n) or not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValidationError(f"weights_by_period must be a {len(counts)} x {n} array of values >= 0")
+    builder = ProblemBuilder()
+    rows, cols = model.cover.nonzero()
+    reachable = (np.diff(model.cover.indptr) > 0).astype(float)
+    y_blocks, z_blocks = [], []
+    for t, count in enumerate(counts):
+        y = builder.variables(f"open_{t}", m, lower=model.existing.astype(float), upper=1.0, integer=True)
+        z = builder.variables(f"covered_{t}", n, cost=weights[t], upper=reachable)
+        builder.rows(np.concatenate([rows, np.arange(n)]), np.concatenate([cols + y.start, np.arange(n) + z.start]),
+                     np.concatenate([-np.ones(len(rows)), np.ones(n)]), lower=-np.inf, upper=0.0, count=n)
+        builder.rows(np.zeros(m), np.arange(m) + y.start, 1.0, lower=count, upper=count, count=1)
+        if y_blocks:
+            previous = y_blocks[-1]
+            builder.rows(np.concatenate([np.arange(m), np.arange(m)]),
+                         np.concatenate([np.arange(m) + previous.start, np.arange(m) + y.start]),
+                         np.concatenate([np.ones(m), -np.ones(m)]), lower=-np.inf, upper=0.0, count=m)
+        y_blocks.append(y)
+        z_blocks.append(z)
+    outcome = (solver or highs_solver)(builder.build(maximize=True), time_limit_s=time_limit_s, mip_gap=mip_gap)
+    if outcome.x is None:
+        raise InfeasibleError(f"multi-period MCLP: no solution ({outcome.status})")
+    opened, covered_share, previous = {}, {}, model.existing
+    for t, label in enumerate(labels):
+        open_t = outcome.x[y_blocks[t]] > 0.5
+        opened[label] = tuple(sorted((model.site_ids[j] for j in np.flatnonzero(open_t & ~previous)), key=_sort_key))
+        covered = _assign_nearest(model.cost, open_t, radius=model.radius) >= 0
+        covered_share[label] = float(weights[t][covered].sum() / max(weights[t].sum(), 1e-300))
+        previous = open_t
+    final = outcome.x[y_blocks[-1]] > 0.5
+    nearest = _assign_nearest(model.cost, final, radius=model.radius)
+    return SitingResult(
+        model="mclp_rollout",
+        sites=tuple(sorted((model.site_ids[j] for j in np.flatnonzero(final)), key=_sort_key)),
+        assignment={d: (model.site_ids[j] if j >= 0 else None) for d, j in zip(model.demand_ids, nearest)},
+        objective=outcome.objective,
+        best_bound=outcome.best_bound,
+        gap=outcome.gap,
+        status=outcome.status,
+        seconds=time.perf_counter() - start,
+        details={"opened_by_period": opened, "covered_share_by_period": covered_share,
+                 "counts": dict(zip(labels, counts))},
+    )
 
 
 def _sort_key(value: Any) -> tuple[str, Any]:

@@ -415,98 +415,161 @@ class FRLM:
 
     # ------------------------------------------------------------------ exact
 
-    def _relaxation(self, *, integer: bool, p: int):
+    def _relaxation(self, *, integer: bool, counts: Sequence[int], factors: Sequence[float]):
+        """HiGHS model over periods: per period x (nodes), w (sets), y (merged paths); no link rows yet."""
         import highspy
 
         from ._solver import _quiet_stdout
 
         st = self.structure
         n_nodes, n_sets, n_paths = st.set_nodes.shape[1], st.set_nodes.shape[0], len(st.path_flow)
+        block = n_nodes + n_sets + n_paths
+        periods = len(counts)
         with _quiet_stdout():
             h = highspy.Highs()
         h.setOptionValue("output_flag", False)
-        n_cols = n_nodes + n_sets + n_paths
-        lower = np.concatenate([self.existing.astype(float), np.zeros(n_sets + n_paths)])
-        upper = np.concatenate([self.candidates.astype(float), np.ones(n_sets + n_paths)])
+        n_cols = block * periods
+        lower = np.tile(np.concatenate([self.existing.astype(float), np.zeros(n_sets + n_paths)]), periods)
+        upper = np.tile(np.concatenate([self.candidates.astype(float), np.ones(n_sets + n_paths)]), periods)
         h.addVars(n_cols, lower, upper)
-        h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), np.concatenate([np.zeros(n_nodes), st.set_flow,
-                                                                                     st.path_flow]))
+        cost = np.concatenate([np.concatenate([np.zeros(n_nodes), st.set_flow, st.path_flow]) * factor
+                               for factor in factors])
+        h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), cost)
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
         if integer:
-            h.changeColsIntegrality(n_nodes, np.arange(n_nodes, dtype=np.int32),
-                                    np.array([highspy.HighsVarType.kInteger] * n_nodes))
+            node_cols = np.concatenate([np.arange(n_nodes) + t * block for t in range(periods)]).astype(np.int32)
+            h.changeColsIntegrality(len(node_cols), node_cols,
+                                    np.array([highspy.HighsVarType.kInteger] * len(node_cols)))
         matrix = st.set_nodes.tocsr()
-        sizes = np.diff(matrix.indptr)
         starts = (matrix.indptr[:-1] + np.arange(n_sets)).astype(np.int32)
-        index = np.empty(matrix.nnz + n_sets, dtype=np.int32)
-        value = np.empty(matrix.nnz + n_sets)
-        head = starts
-        index[head] = n_nodes + np.arange(n_sets)
-        value[head] = 1.0
-        body = np.ones(len(index), bool)
-        body[head] = False
-        index[body] = matrix.indices
-        value[body] = -1.0
-        del sizes
-        h.addRows(n_sets, np.full(n_sets, -highspy.kHighsInf), np.zeros(n_sets), len(index), starts, index, value)
-        h.addRow(p, p, n_nodes, np.arange(n_nodes, dtype=np.int32), np.ones(n_nodes))
-        return h, n_nodes, n_sets
+        body = np.ones(matrix.nnz + n_sets, bool)
+        body[starts] = False
+        for t, count in enumerate(counts):
+            offset = t * block
+            index = np.empty(matrix.nnz + n_sets, dtype=np.int32)
+            value = np.empty(matrix.nnz + n_sets)
+            index[starts] = offset + n_nodes + np.arange(n_sets)
+            value[starts] = 1.0
+            index[body] = offset + matrix.indices
+            value[body] = -1.0
+            h.addRows(n_sets, np.full(n_sets, -highspy.kHighsInf), np.zeros(n_sets), len(index), starts, index, value)
+            h.addRow(count, count, n_nodes, (offset + np.arange(n_nodes)).astype(np.int32), np.ones(n_nodes))
+            if t:  # a station opened stays open: x_{t-1,k} - x_{t,k} <= 0
+                index = np.empty(2 * n_nodes, dtype=np.int32)
+                index[0::2] = offset - block + np.arange(n_nodes)
+                index[1::2] = offset + np.arange(n_nodes)
+                h.addRows(n_nodes, np.full(n_nodes, -highspy.kHighsInf), np.zeros(n_nodes), 2 * n_nodes,
+                          np.arange(0, 2 * n_nodes, 2, dtype=np.int32), index, np.tile([1.0, -1.0], n_nodes))
+        return h, (n_nodes, n_sets, n_paths, block, periods)
 
-    def _add_links(self, h, paths: np.ndarray, sets: np.ndarray, n_nodes: int, n_sets: int) -> None:
+    def _add_links(self, h, layout, periods: np.ndarray, paths: np.ndarray, sets: np.ndarray) -> None:
         import highspy
 
+        n_nodes, n_sets, _, block, _ = layout
         n = len(paths)
         if n == 0:
             return
         index = np.empty(2 * n, dtype=np.int32)
-        index[0::2] = n_nodes + n_sets + paths
-        index[1::2] = n_nodes + sets
+        index[0::2] = periods * block + n_nodes + n_sets + paths
+        index[1::2] = periods * block + n_nodes + sets
         h.addRows(n, np.full(n, -highspy.kHighsInf), np.zeros(n), 2 * n, np.arange(0, 2 * n, 2, dtype=np.int32), index,
                   np.tile([1.0, -1.0], n))
 
-    def _violated(self, solution: np.ndarray, n_nodes: int, n_sets: int) -> tuple[np.ndarray, np.ndarray]:
+    def _first_links(self, layout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         st = self.structure
-        w = solution[n_nodes:n_nodes + n_sets]
-        y = solution[n_nodes + n_sets:]
-        values = w[st.pair_set]
-        order = np.lexsort((values, st.pair_path))
-        first = order[st.path_starts]
-        violated = y[st.pair_path[first]] > values[first] + 1e-7
-        return st.pair_path[first][violated], st.pair_set[first][violated]
+        periods = layout[4]
+        n_paths = len(st.path_flow)
+        return (np.repeat(np.arange(periods), n_paths), np.tile(np.arange(n_paths), periods),
+                np.tile(st.pair_set[st.path_starts], periods))
 
-    def _generate(self, h, n_nodes: int, n_sets: int, deadline: float | None) -> tuple[str, int, int]:
+    def _violated(self, solution: np.ndarray, layout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         st = self.structure
-        rows = 0
-        if len(st.path_flow):
-            first = st.pair_set[st.path_starts]
-            self._add_links(h, np.arange(len(st.path_flow)), first, n_nodes, n_sets)
-            rows += len(first)
-        rounds = 0
+        n_nodes, n_sets, _, block, periods = layout
+        found_t, found_q, found_k = [], [], []
+        for t in range(periods):
+            offset = t * block
+            w = solution[offset + n_nodes:offset + n_nodes + n_sets]
+            y = solution[offset + n_nodes + n_sets:offset + block]
+            values = w[st.pair_set]
+            order = np.lexsort((values, st.pair_path))
+            first = order[st.path_starts]
+            violated = y[st.pair_path[first]] > values[first] + 1e-7
+            found_q.append(st.pair_path[first][violated])
+            found_k.append(st.pair_set[first][violated])
+            found_t.append(np.full(int(violated.sum()), t))
+        return np.concatenate(found_t), np.concatenate(found_q), np.concatenate(found_k)
+
+    def _objective_of(self, solution: np.ndarray, layout, factors: Sequence[float]) -> float:
+        st = self.structure
+        n_nodes, n_sets, _, block, _ = layout
+        total = 0.0
+        for t, factor in enumerate(factors):
+            offset = t * block
+            total += factor * (st.set_flow @ solution[offset + n_nodes:offset + n_nodes + n_sets]
+                               + st.path_flow @ solution[offset + n_nodes + n_sets:offset + block])
+        return float(total)
+
+    def _lp(self, counts: Sequence[int], factors: Sequence[float], deadline: float | None) -> float:
+        """LP bound with row generation (dual simplex re-solves after each round of added rows)."""
+        h, layout = self._relaxation(integer=False, counts=counts, factors=factors)
+        self._add_links(h, layout, *self._first_links(layout))
         while True:
             if deadline is not None:
                 h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.1))
             h.run()
-            rounds += 1
             status = str(h.getModelStatus()).split(".")[-1]
-            info = h.getInfo()
-            if info.primal_solution_status != 2:
-                return status, rounds, rows
-            paths, sets = self._violated(np.asarray(h.getSolution().col_value), n_nodes, n_sets)
-            if len(paths) == 0 or status != "kOptimal":
-                return status, rounds, rows
-            self._add_links(h, paths, sets, n_nodes, n_sets)
-            rows += len(paths)
+            if status != "kOptimal" or h.getInfo().primal_solution_status != 2:
+                return float("inf")
+            solution = np.asarray(h.getSolution().col_value)
+            periods, paths, sets = self._violated(solution, layout)
+            if len(paths) == 0:
+                return self._objective_of(solution, layout, factors)
+            self._add_links(h, layout, periods, paths, sets)
 
     def lp_bound(self, *, time_limit_s: float | None = None) -> float:
         """Bound from the LP relaxation of the ACPC model (row generation); ``inf`` if not finished."""
-        h, n_nodes, n_sets = self._relaxation(integer=False, p=self.p)
         deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
-        status, _, _ = self._generate(h, n_nodes, n_sets, deadline)
-        if status != "kOptimal":
-            return float("inf")
-        st = self.structure
-        solution = np.asarray(h.getSolution().col_value)
-        return float(st.set_flow @ solution[n_nodes:n_nodes + n_sets] + st.path_flow @ solution[n_nodes + n_sets:])
+        return self._lp([self.p], [1.0], deadline)
+
+    def _milp(self, counts: Sequence[int], factors: Sequence[float], incumbent_value: float, bound: float,
+              deadline: float | None, tolerance: float) -> tuple[np.ndarray | None, float, float, str, int]:
+        """MILP on lazily generated link rows; returns (x per period, value, bound, status, rows)."""
+        found_t, found_q, found_k = [], [], []
+        best_x, value, status = None, incumbent_value, "time_limit"
+        rows = 0
+        while deadline is None or time.perf_counter() < deadline:
+            # a fresh HiGHS instance per round: highspy's info and read-back solution are not
+            # reliable after rows are added to a solved MIP, nor after a warm start
+            h, layout = self._relaxation(integer=True, counts=counts, factors=factors)
+            first = self._first_links(layout)
+            links = [np.concatenate([first[i], *(extra for extra in (found_t, found_q, found_k)[i])])
+                     for i in range(3)]
+            self._add_links(h, layout, *links)
+            rows = len(links[0])
+            h.setOptionValue("mip_rel_gap", tolerance)
+            if deadline is not None:
+                h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.1))
+            h.run()
+            info = h.getInfo()
+            model_status = str(h.getModelStatus()).split(".")[-1]
+            if info.primal_solution_status == 2:
+                solution = np.asarray(h.getSolution().col_value)
+                n_nodes, _, _, block, periods = layout
+                x = np.stack([solution[t * block:t * block + n_nodes] > 0.5 for t in range(periods)])
+                true_value = sum(factor * self._value(self._hit(x[t])) for t, factor in enumerate(factors))
+                if true_value > value or best_x is None and true_value >= value:
+                    best_x, value = x, true_value
+                if model_status in ("kOptimal", "kTimeLimit"):
+                    bound = min(bound, float(info.mip_dual_bound))
+                periods_v, paths_v, sets_v = self._violated(solution, layout)
+                if len(paths_v):
+                    found_t.append(periods_v)
+                    found_q.append(paths_v)
+                    found_k.append(sets_v)
+                    continue
+            status = "optimal" if model_status == "kOptimal" else _status_name(model_status)
+            break
+        return best_x, value, bound, status, rows
 
     def solve(self, *, solver: Solver | None = None, time_limit_s: float | None = None,
               mip_gap: float | None = None) -> SitingResult:
@@ -523,53 +586,85 @@ class FRLM:
         budget = 10.0 if time_limit_s is None else max(0.1 * time_limit_s, 0.5)
         incumbent = self.improve(self.greedy(), time_limit_s=budget)
         value = self._value(self._hit(incumbent))
-        remaining = None if deadline is None else max(deadline - time.perf_counter(), 0.1)
-        bound = self.lp_bound(time_limit_s=remaining)
+        bound = self._lp([self.p], [1.0], deadline)
         stats = {"heuristic_objective": value, "lp_bound": bound}
         if bound - value <= tolerance * max(abs(bound), 1e-12):
             return self._result(incumbent, start, best_bound=bound, status="optimal", model="frlm",
                                 extra={**stats, "proof": "lp bound"})
-        # MILP on the generated rows; a fresh HiGHS instance per round (its info is unreliable
-        # after rows are added to a solved MIP), adding the rows an integer solution violates
-        st = self.structure
-        link_paths = [np.arange(len(st.path_flow))]
-        link_sets = [st.pair_set[st.path_starts]]
-        status = "time_limit"
-        rounds = 0
-        while deadline is None or time.perf_counter() < deadline:
-            h, n_nodes, n_sets = self._relaxation(integer=True, p=self.p)
-            self._add_links(h, np.concatenate(link_paths), np.concatenate(link_sets), n_nodes, n_sets)
-            # no setSolution here: with highspy 1.16 the solution read back after a warm start
-            # can be the injected one while the reported objective is HiGHS's own incumbent
-            h.setOptionValue("mip_rel_gap", tolerance)
-            if deadline is not None:
-                h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.1))
-            h.run()
-            rounds += 1
-            info = h.getInfo()
-            model_status = str(h.getModelStatus()).split(".")[-1]
-            if info.primal_solution_status == 2:
-                solution = np.asarray(h.getSolution().col_value)
-                candidate = solution[:n_nodes] > 0.5
-                candidate_value = self._value(self._hit(candidate))
-                if candidate_value > value:
-                    incumbent, value = candidate, candidate_value
-                if model_status in ("kOptimal", "kTimeLimit"):
-                    bound = min(bound, float(info.mip_dual_bound))
-                paths, sets = self._violated(solution, n_nodes, n_sets)
-                if len(paths):
-                    link_paths.append(paths)
-                    link_sets.append(sets)
-                    continue
-            status = "optimal" if model_status == "kOptimal" else _status_name(model_status)
-            break
-        mip_rows = int(sum(len(p) for p in link_paths))
-        stats["milp_rounds"] = rounds
+        x, new_value, bound, status, rows = self._milp([self.p], [1.0], value, bound, deadline, tolerance)
+        if x is not None and new_value >= value:
+            incumbent, value = x[0], new_value
         gap = (bound - value) / max(abs(bound), 1e-12)
         if status == "optimal" and gap > tolerance + 1e-9:
             status = "gap_limit"
         return self._result(incumbent, start, best_bound=max(bound, value), status=status, model="frlm",
-                            extra={**stats, "proof": "milp", "generated_rows": mip_rows})
+                            extra={**stats, "proof": "milp", "generated_rows": rows})
+
+    def solve_rollout(self, counts: Sequence[int], *, periods: Sequence[Any] | None = None,
+                      flow_factors: Sequence[float] | None = None, time_limit_s: float | None = None,
+                      mip_gap: float | None = None) -> SitingResult:
+        """Multi-period FRLM: stations open by each period, never closed, existing ones kept.
+
+        Maximises ``sum_t factor_t x flow refuelled in period t`` subject to
+        ``sum_k x_kt = counts[t]`` (cumulative stations) and ``x_{k,t-1} <= x_kt``
+        (Chung & Kwon 2015 use the same structure for multi-period charging plans).
+
+        Parameters
+        ----------
+        counts
+            Cumulative number of stations open in each period (non-decreasing, >= existing).
+        periods
+            Labels of the periods (e.g. years); default 0..T-1.
+        flow_factors
+            Flow growth factor per period (default 1).
+        """
+        counts = [int(c) for c in counts]
+        labels = list(range(len(counts))) if periods is None else list(periods)
+        factors = [1.0] * len(counts) if flow_factors is None else [float(f) for f in flow_factors]
+        if not counts or len(labels) != len(counts) or len(factors) != len(counts):
+            raise ValidationError("counts, periods and flow_factors must have one value per period")
+        if any(b < a for a, b in zip(counts, counts[1:])):
+            raise ValidationError(f"counts must not decrease (stations stay open), got {counts}")
+        if counts[0] < int(self.existing.sum()):
+            raise ValidationError(f"the first period's count {counts[0]} is below the {int(self.existing.sum())} "
+                                  "existing stations, which stay open")
+        if counts[-1] > int(self.candidates.sum()):
+            raise ValidationError(f"{counts[-1]} stations exceed the {int(self.candidates.sum())} candidates")
+        if any(f < 0 for f in factors):
+            raise ValidationError("flow_factors must be >= 0")
+        start = time.perf_counter()
+        deadline = None if time_limit_s is None else start + time_limit_s
+        tolerance = 1e-4 if mip_gap is None else mip_gap
+        # heuristic: period by period greedy from the previous period's stations
+        plan, current = [], self.existing.copy()
+        for count in counts:
+            current = self.greedy(p=count, start=current)
+            plan.append(current.copy())
+        plan = np.stack(plan)
+        value = sum(f * self._value(self._hit(plan[t])) for t, f in enumerate(factors))
+        bound = self._lp(counts, factors, deadline)
+        status = "optimal" if bound - value <= tolerance * max(abs(bound), 1e-12) else "time_limit"
+        heuristic_value = value
+        if status != "optimal":
+            x, new_value, bound, status, _ = self._milp(counts, factors, value, bound, deadline, tolerance)
+            if x is not None and new_value >= value:
+                plan, value = x, new_value
+        gap = max(0.0, (bound - value) / max(abs(bound), 1e-12)) if np.isfinite(bound) else float("inf")
+        if status == "optimal" and gap > tolerance + 1e-9:
+            status = "gap_limit"
+        final = self._result(plan[-1], start, best_bound=max(bound, value), status=status, model="frlm_rollout")
+        nodes = self.paths.nodes
+        opened, previous = {}, self.existing
+        shares = {}
+        for t, label in enumerate(labels):
+            opened[label] = tuple(sorted((nodes[k] for k in np.flatnonzero(plan[t] & ~previous)), key=_sort_key))
+            previous = plan[t]
+            shares[label] = float(self.paths.flows[self.refuelled(plan[t])].sum() / max(self.paths.flows.sum(), 1e-12))
+        details = {**final.details, "opened_by_period": opened, "refuelled_share_by_period": shares,
+                   "counts": dict(zip(labels, counts)), "heuristic_objective": heuristic_value, "lp_bound": bound}
+        return SitingResult(model="frlm_rollout", sites=final.sites, assignment=final.assignment, objective=value,
+                            best_bound=max(bound, value), gap=gap, status=status,
+                            seconds=time.perf_counter() - start + self.build_seconds, details=details)
 
     def solve_greedy(self, *, improve: bool = True, time_limit_s: float = 10.0) -> SitingResult:
         """Greedy (+ swap improvement) heuristic with its gap to the LP bound."""
