@@ -167,3 +167,22 @@ def test_fleet_cli_table_and_errors(capsys):
     assert "--target must be > 0" in capsys.readouterr().err
     assert main(["fleet", "--vehicle", "ev", "--target", "10", "--year", "2010"]) == 2
     assert "before the last actual year" in capsys.readouterr().err
+
+
+def test_allocate_to_regions_checks_shares():
+    import pandas as pd
+
+    shares = pd.Series({"11": 0.5, "21": 0.5})
+    assert demand.allocate_to_regions(11, shares).tolist() == [6, 5]
+    with pytest.raises(ValidationError, match="sum to 0.9"):
+        demand.allocate_to_regions(10, pd.Series({"11": 0.5, "21": 0.4}))
+    with pytest.raises(ValidationError, match=">= 0"):
+        demand.allocate_to_regions(10, pd.Series({"11": 1.5, "21": -0.5}))
+
+
+def test_need_by_year_follows_the_target_path():
+    table = demand.need_by_year("fcev", [2026, 2028, 2030], target=850_000, target_year=2030)
+    totals = table.groupby("year")["vehicles"].sum()
+    assert totals.index.tolist() == [2026, 2028, 2030]
+    assert totals.is_monotonic_increasing and totals.loc[2030] == 850_000
+    assert (table.groupby("year")["need"].sum().diff().dropna() >= 0).all()

@@ -426,3 +426,28 @@ def test_frlm_rollout_matches_brute_force():
     assert paths.nodes[0] in result.sites
     with pytest.raises(ValidationError, match="below the 1 existing"):
         model.solve_rollout([0, 2])
+
+
+def test_mclp_greedy_reports_gap_to_lp_bound():
+    rng = np.random.default_rng(8)
+    cost = rng.random((80, 20)) * 100
+    weights = rng.integers(1, 10, 80).astype(float)
+    model = MCLP.from_cost_matrix(cost, weights, radius=20, p=4)
+    greedy, exact = model.solve_greedy(), model.solve()
+    assert greedy.objective <= exact.objective + 1e-9 <= greedy.best_bound + 1e-6
+    assert greedy.gap == pytest.approx((greedy.best_bound - greedy.objective) / greedy.best_bound)
+
+
+def test_capacitated_frlm():
+    G, od = _random_network(2)
+    paths = shortest_paths(G, od)
+    model = FRLM.from_paths(paths, range_km=200, p=3)
+    free = model.solve()
+    loose = model.solve_capacitated(capacity=1e9)
+    assert loose.objective == pytest.approx(free.objective)
+    tight = model.solve_capacitated(capacity=40.0)
+    assert tight.objective <= 3 * 40.0 + 1e-6
+    assert all(load <= 40.0 + 1e-6 for load in tight.details["station_load"].values())
+    assert tight.objective <= free.objective + 1e-9
+    with pytest.raises(ValidationError, match="capacity must be > 0"):
+        model.solve_capacitated(capacity=0)

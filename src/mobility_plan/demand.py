@@ -49,6 +49,8 @@ __all__ = [
     "LEVELS",
     "DemandParameters",
     "largest_remainder",
+    "allocate_to_regions",
+    "need_by_year",
     "regional_shares",
     "allocate_fleet",
     "energy_demand",
@@ -157,6 +159,29 @@ def largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
     return parts
 
 
+def allocate_to_regions(total: int, shares: pd.Series) -> pd.Series:
+    """Split a whole number of vehicles over regions by given shares (largest remainder).
+
+    Parameters
+    ----------
+    total
+        Vehicles to split (>= 0).
+    shares
+        Share per region code; must be >= 0 and sum to 1 (within 1e-9).
+
+    Raises
+    ------
+    ValidationError
+        When the shares are negative, missing or do not sum to 1.
+    """
+    values = pd.to_numeric(shares, errors="coerce")
+    if values.isna().any() or (values < 0).any():
+        raise ValidationError("shares must be numbers >= 0 for every region")
+    if abs(float(values.sum()) - 1.0) > 1e-9:
+        raise ValidationError(f"shares sum to {float(values.sum()):.12g}, not 1; normalise them (divide by their sum)")
+    return pd.Series(largest_remainder(total, values.to_numpy()), index=shares.index, name="vehicles")
+
+
 def _shrink(observed: pd.Series, driver: pd.Series, prior_share: float) -> pd.Series:
     observed = observed.reindex(driver.index).fillna(0.0)
     total = observed.sum()
@@ -256,7 +281,7 @@ def allocate_fleet(vehicle: str, national_vehicles: int, *, level: str = "sido",
     national = int(round(national_vehicles))
     shares = regional_shares(vehicle, prior_share=prior_share)
     sido = shares.drop_duplicates("sido_code")[["sido_code", "sido_share"]].sort_values("sido_code")
-    sido["vehicles"] = largest_remainder(national, sido["sido_share"].to_numpy())
+    sido["vehicles"] = allocate_to_regions(national, sido.set_index("sido_code")["sido_share"]).to_numpy()
     sigungu = shares.drop_duplicates("sigungu_code")[["sigungu_code", "sido_code", "sigungu_share_in_sido"]]
     sigungu = sigungu.sort_values("sigungu_code")
     sigungu["vehicles"] = 0
@@ -473,6 +498,32 @@ def infrastructure_need(
         table["existing"] = table["code"].map(supply).fillna(0).astype("int64")
         table["deficit"] = (table["need"] - table["existing"]).clip(lower=0).astype("int64")
     return _select_regions(table, regions, level)
+
+
+def need_by_year(
+    vehicle: str,
+    years: list[int],
+    *,
+    level: str = "sido",
+    model: str = "logistic",
+    target: float | None = None,
+    target_year: int | None = None,
+    parameters: DemandParameters | None = None,
+) -> pd.DataFrame:
+    """:func:`infrastructure_need` for each year, the national fleet following the projection.
+
+    The national fleet of each year comes from :func:`mobility_plan.fleet.project_fleet`
+    (bent to ``target`` in ``target_year`` when given); the regional shares are today's.
+    """
+    from .fleet import project_fleet
+
+    if not years:
+        raise ValidationError("years must list at least one year")
+    projection = project_fleet(vehicle, max(years), model=model, target=target, target_year=target_year)
+    stock = projection.set_index("year")["stock_vehicles"]
+    frames = [infrastructure_need(vehicle, float(stock.loc[year]), year=year, level=level, parameters=parameters)
+              for year in sorted(years)]
+    return pd.concat(frames, ignore_index=True)
 
 
 def need_map(vehicle: str, national_vehicles: float, *, year: int, level: str = "sido",

@@ -206,10 +206,25 @@ class MCLP:
         return cls.from_cost_matrix(data["cost"], data["weights"], radius=radius, p=p, demand_ids=data["demand_ids"],
                                     site_ids=data["site_ids"], existing=existing)
 
-    def solve(self, *, solver: Solver | None = None, time_limit_s: float | None = None,
-              mip_gap: float | None = None) -> SitingResult:
-        """Solve exactly (HiGHS by default), warm-started from the greedy solution."""
+    def solve_greedy(self) -> SitingResult:
+        """Greedy heuristic with its gap to the LP relaxation bound."""
         start = time.perf_counter()
+        chosen = greedy_mclp(self.cover, self.weights, self.p, self.existing)
+        problem = self._problem(chosen)
+        problem.integer[:] = False
+        bound = highs_solver(problem).objective
+        nearest = _assign_nearest(self.cost, chosen, radius=self.radius)
+        value = float(self.weights[nearest >= 0].sum())
+        return SitingResult(
+            model="mclp_greedy",
+            sites=tuple(sorted((self.site_ids[j] for j in np.flatnonzero(chosen)), key=_sort_key)),
+            assignment={d: (self.site_ids[j] if j >= 0 else None) for d, j in zip(self.demand_ids, nearest)},
+            objective=value, best_bound=bound, gap=max(0.0, (bound - value) / max(bound, 1e-12)),
+            status="heuristic", seconds=time.perf_counter() - start,
+            details={"radius": self.radius, "covered_share": value / max(self.weights.sum(), 1e-300)},
+        )
+
+    def _problem(self, greedy: np.ndarray):
         n, m = self.cover.shape
         reachable = np.diff(self.cover.indptr) > 0
         builder = ProblemBuilder()
@@ -219,11 +234,18 @@ class MCLP:
         builder.rows(np.concatenate([rows, np.arange(n)]), np.concatenate([cols + y.start, np.arange(n) + z.start]),
                      np.concatenate([-np.ones(len(rows)), np.ones(n)]), lower=-np.inf, upper=0.0, count=n)
         builder.rows(np.zeros(m), np.arange(m) + y.start, 1.0, lower=self.p, upper=self.p, count=1)
-        greedy = greedy_mclp(self.cover, self.weights, self.p, self.existing)
         covered = np.asarray(self.cover[:, np.flatnonzero(greedy)].sum(axis=1)).ravel() > 0
-        initial = np.concatenate([greedy.astype(float), covered.astype(float)])
-        outcome = (solver or highs_solver)(builder.build(maximize=True, initial=initial), time_limit_s=time_limit_s,
-                                           mip_gap=mip_gap)
+        return builder.build(maximize=True, initial=np.concatenate([greedy.astype(float), covered.astype(float)]))
+
+    def solve(self, *, solver: Solver | None = None, time_limit_s: float | None = None,
+              mip_gap: float | None = None) -> SitingResult:
+        """Solve exactly (HiGHS by default), warm-started from the greedy solution."""
+        start = time.perf_counter()
+        n, m = self.cover.shape
+        greedy = greedy_mclp(self.cover, self.weights, self.p, self.existing)
+        problem = self._problem(greedy)
+        y = problem.names["open"]
+        outcome = (solver or highs_solver)(problem, time_limit_s=time_limit_s, mip_gap=mip_gap)
         if outcome.x is None:
             raise InfeasibleError(f"MCLP: the solver found no solution (status {outcome.status})")
         open_sites = outcome.x[y] > 0.5
