@@ -31,12 +31,12 @@ sido = sido_census()
 last = stock.iloc[-1]
 cols = st.columns(4)
 cols[0].metric("Datasets present", f"{ok} / {len(status)}")
-cols[1].metric(f"EVs registered, end {int(last['year'])}", f"{int(last['ev_stock']):,} vehicles")
-cols[2].metric(f"Fuel-cell cars, end {int(last['year'])}", f"{int(last['fcev_stock']):,} vehicles")
-cols[3].metric("Population 2025 (census)", f"{sido['population'].sum() / 1e6:,.2f} M persons")
+cols[1].metric(f"EVs registered, end {int(last['year'])} (vehicles)", f"{int(last['ev_stock']):,}")
+cols[2].metric(f"Fuel-cell cars, end {int(last['year'])} (vehicles)", f"{int(last['fcev_stock']):,}")
+cols[3].metric("Population 2025 (million persons)", f"{sido['population'].sum() / 1e6:,.2f}")
 
 st.subheader("National stock of EVs and fuel-cell cars (vehicles, year end)")
-chart = stock.set_index("year")[["ev_stock", "fcev_stock"]].rename(
+chart = stock.assign(year=stock["year"].astype(str)).set_index("year")[["ev_stock", "fcev_stock"]].rename(
     columns={"ev_stock": "EVs (vehicles)", "fcev_stock": "Fuel-cell cars (vehicles)"}
 )
 st.line_chart(chart, x_label="year", y_label="vehicles")

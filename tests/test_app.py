@@ -17,8 +17,8 @@ def test_overview_page_renders_real_data(shared_data):
     assert at.title[0].value == "Data overview"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Datasets present"] == "17 / 17"
-    assert metrics["EVs registered, end 2025"] == "899,000 vehicles"
-    assert metrics["Population 2025 (census)"].startswith("51.8")
+    assert metrics["EVs registered, end 2025 (vehicles)"] == "899,000"
+    assert metrics["Population 2025 (million persons)"] == "51.82"
     province_table = at.dataframe[0].value
     assert len(province_table) == 17 and "population (persons)" in province_table.columns
 
