@@ -451,3 +451,22 @@ def test_capacitated_frlm():
     assert tight.objective <= free.objective + 1e-9
     with pytest.raises(ValidationError, match="capacity must be > 0"):
         model.solve_capacitated(capacity=0)
+
+
+def test_rollouts_accept_budgets():
+    from mobility_plan.siting import mclp_rollout
+
+    rng = np.random.default_rng(9)
+    cost = rng.random((40, 12)) * 100
+    model = MCLP.from_cost_matrix(cost, radius=25, p=1, existing=[0])
+    by_budget = mclp_rollout(model, budgets=[1, 2], periods=[2027, 2030])
+    by_count = mclp_rollout(model, [2, 4], periods=[2027, 2030])
+    assert by_budget.objective == pytest.approx(by_count.objective)
+    assert [len(v) for v in by_budget.details["opened_by_period"].values()] == [1, 2]
+    with pytest.raises(ValidationError, match="either counts"):
+        mclp_rollout(model, [2], budgets=[1])
+    with pytest.raises(ValidationError, match="no site at all"):
+        mclp_rollout(model, budgets=[0, 0])
+    G, od = _random_network(0)
+    frlm = FRLM.from_paths(shortest_paths(G, od), range_km=150, p=1)
+    assert frlm.solve_rollout(budgets=[1, 1]).details["counts"] == {0: 1, 1: 2}

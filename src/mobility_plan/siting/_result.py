@@ -11,7 +11,7 @@ import numpy as np
 
 from .._errors import ValidationError
 
-__all__ = ["SitingResult", "check_cost_matrix", "check_weights", "check_p", "check_ids"]
+__all__ = ["SitingResult", "check_cost_matrix", "check_weights", "check_p", "check_ids", "rollout_counts"]
 
 
 @dataclass(frozen=True)
@@ -124,3 +124,22 @@ def check_ids(ids: Sequence[Any] | None, n: int, what: str) -> tuple[Any, ...]:
     if len(set(ids)) != n:
         raise ValidationError(f"{what} ids must be unique")
     return ids
+
+
+def rollout_counts(counts: Sequence[int] | None, budgets: Sequence[int] | None, existing: int) -> list[int]:
+    """Cumulative open sites per period, from ``counts`` or from per-period ``budgets`` of new sites.
+
+    With budgets, period ``t`` may open ``budgets[t]`` new sites; since adding a site never
+    lowers coverage or refuelled flow, spending each budget in full is optimal, so the
+    cumulative counts are ``existing + cumsum(budgets)``.
+    """
+    if (counts is None) == (budgets is None):
+        raise ValidationError("give either counts (cumulative sites per period) or budgets (new sites per period)")
+    if budgets is not None:
+        values = [int(b) for b in budgets]
+        if any(b < 0 for b in values):
+            raise ValidationError(f"budgets must be >= 0 new sites per period, got {values}")
+        if not values or sum(values) == 0:
+            raise ValidationError("the budgets open no site at all; give at least one period a budget > 0")
+        return [existing + int(total) for total in np.cumsum(values)]
+    return [int(c) for c in counts]

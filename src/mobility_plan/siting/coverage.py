@@ -11,7 +11,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from .._errors import InfeasibleError, ValidationError
-from ._result import SitingResult, check_cost_matrix, check_ids, check_p, check_weights
+from ._result import SitingResult, check_cost_matrix, check_ids, check_p, check_weights, rollout_counts
 from ._solver import ProblemBuilder, Solver, highs_solver
 
 __all__ = ["LSCP", "MCLP", "coverage_matrix", "greedy_mclp", "mclp_rollout"]
@@ -265,7 +265,8 @@ class MCLP:
         )
 
 
-def mclp_rollout(model: MCLP, counts: Sequence[int], *, periods: Sequence[Any] | None = None,
+def mclp_rollout(model: MCLP, counts: Sequence[int] | None = None, *, budgets: Sequence[int] | None = None,
+                 periods: Sequence[Any] | None = None,
                  weights_by_period: Any = None, solver: Solver | None = None, time_limit_s: float | None = None,
                  mip_gap: float | None = None) -> SitingResult:
     """Multi-period MCLP: sites open by each period, never closed; existing sites open from the start.
@@ -279,11 +280,13 @@ def mclp_rollout(model: MCLP, counts: Sequence[int], *, periods: Sequence[Any] |
         A single-period :class:`MCLP` giving costs, radius, weights and existing sites.
     counts
         Cumulative number of open sites per period (non-decreasing).
+    budgets
+        Instead of ``counts``: new sites each period may open.
     weights_by_period
         ``T x n`` demand weights (default: the model's weights in every period).
     """
     start = time.perf_counter()
-    counts = [int(c) for c in counts]
+    counts = rollout_counts(counts, budgets, int(model.existing.sum()))
     labels = list(range(len(counts))) if periods is None else list(periods)
     n, m = model.cover.shape
     if not counts or len(labels) != len(counts):

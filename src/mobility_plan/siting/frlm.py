@@ -56,7 +56,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from .._errors import InfeasibleError, ValidationError
-from ._result import SitingResult, check_p
+from ._result import SitingResult, check_p, rollout_counts
 from ._solver import ProblemBuilder, Solver, highs_solver
 from .coverage import _sort_key
 
@@ -611,9 +611,9 @@ class FRLM:
         return self._result(incumbent, start, best_bound=max(bound, value), status=status, model="frlm",
                             extra={**stats, "proof": "milp", "generated_rows": rows})
 
-    def solve_rollout(self, counts: Sequence[int], *, periods: Sequence[Any] | None = None,
-                      flow_factors: Sequence[float] | None = None, time_limit_s: float | None = None,
-                      mip_gap: float | None = None) -> SitingResult:
+    def solve_rollout(self, counts: Sequence[int] | None = None, *, budgets: Sequence[int] | None = None,
+                      periods: Sequence[Any] | None = None, flow_factors: Sequence[float] | None = None,
+                      time_limit_s: float | None = None, mip_gap: float | None = None) -> SitingResult:
         """Multi-period FRLM: stations open by each period, never closed, existing ones kept.
 
         Maximises ``sum_t factor_t x flow refuelled in period t`` subject to
@@ -624,12 +624,15 @@ class FRLM:
         ----------
         counts
             Cumulative number of stations open in each period (non-decreasing, >= existing).
+        budgets
+            Instead of ``counts``: new stations each period may open (see
+            :func:`rollout_counts`).
         periods
             Labels of the periods (e.g. years); default 0..T-1.
         flow_factors
             Flow growth factor per period (default 1).
         """
-        counts = [int(c) for c in counts]
+        counts = rollout_counts(counts, budgets, int(self.existing.sum()))
         labels = list(range(len(counts))) if periods is None else list(periods)
         factors = [1.0] * len(counts) if flow_factors is None else [float(f) for f in flow_factors]
         if not counts or len(labels) != len(counts) or len(factors) != len(counts):
