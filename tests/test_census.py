@@ -18,7 +18,8 @@ def test_adm3_population_and_crs(adm3):
     assert adm3["population"].sum() == pytest.approx(51_817_499, abs=1)
     assert 51.7e6 < adm3["population"].sum() < 51.9e6
     assert adm3["adm3_code"].is_unique
-    assert adm3.geometry.is_valid.mean() > 0.99 and not adm3.geometry.is_empty.any()
+    assert adm3.geometry.is_valid.all() and not adm3.geometry.is_empty.any()
+    assert set(adm3.geom_type) <= {"Polygon", "MultiPolygon"}
     share = adm3["apartment_share"].dropna()
     assert share.between(0, 1).all()
     assert (adm3["match"] == "code").mean() > 0.9

@@ -212,6 +212,13 @@ def _adm3_cached() -> gpd.GeoDataFrame:
         geometry=metric.values,
         crs=CRS_METRIC,
     )
+    # a few published ADM3 polygons self-intersect: repair them, keeping polygons only
+    invalid = ~frame.geometry.is_valid
+    if invalid.any():
+        import shapely
+
+        frame.loc[invalid, "geometry"] = shapely.make_valid(frame.geometry[invalid].values, method="structure",
+                                                            keep_collapsed=False)
     # Sejong's polygons repeat the province as the sigungu name
     frame.loc[frame["sido_code"] == "29", "sigungu_name_ko"] = "세종특별자치시"
     frame["apartment_share"] = _share(frame["households_apartment"], frame["households_by_dwelling"])

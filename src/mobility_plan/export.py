@@ -1,0 +1,118 @@
+"""GeoJSON export (RFC 7946): WGS84 lon/lat, right-hand polygons, deterministic bytes, atomic writes."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from shapely.geometry import mapping
+
+from ._errors import ValidationError
+from ._io import write_bytes_atomic
+
+__all__ = ["to_geojson", "geojson_bytes", "read_geojson"]
+
+#: Decimal places kept in coordinates (1e-6 degrees is about 0.1 m).
+COORDINATE_DECIMALS = 6
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready scalar: numpy types to Python, NaN / inf / NA to null, dates to ISO text."""
+    if value is None:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return None if not math.isfinite(value) else value
+    if isinstance(value, (str, bool, int)):
+        return value
+    try:
+        import pandas as pd
+
+        if value is pd.NA or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
+            return None
+        if isinstance(value, pd.Timestamp):
+            return value.isoformat()
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return str(value)
+
+
+def _round(coordinates: Any) -> Any:
+    if isinstance(coordinates, (list, tuple)) and coordinates and isinstance(coordinates[0], (int, float)):
+        return [round(float(c), COORDINATE_DECIMALS) for c in coordinates]
+    return [_round(c) for c in coordinates]
+
+
+def geojson_bytes(frame: gpd.GeoDataFrame, *, sort_by: list[str] | None = None) -> bytes:
+    """Serialise a GeoDataFrame as an RFC 7946 FeatureCollection (deterministic bytes).
+
+    Geometries are reprojected to EPSG:4326, polygon rings oriented by the right-hand
+    rule (exterior counter-clockwise), coordinates rounded to 6 decimals; features are
+    sorted by ``sort_by`` (default: as given) and keys sorted, so the same frame always
+    gives the same bytes.
+
+    Raises
+    ------
+    ValidationError
+        If the frame has no CRS, or holds empty or invalid geometries.
+    """
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise ValidationError(f"expected a GeoDataFrame, got {type(frame).__name__}")
+    if frame.crs is None:
+        raise ValidationError("the GeoDataFrame has no CRS; set it with .set_crs(...) before exporting")
+    geometry = frame.geometry
+    bad = frame.index[geometry.isna() | geometry.is_empty].tolist()
+    if bad:
+        raise ValidationError(f"features {bad[:10]} have empty or missing geometry; drop or fix them before export")
+    invalid = frame.index[~geometry.is_valid].tolist()
+    if invalid:
+        raise ValidationError(f"features {invalid[:10]} have invalid geometry; repair with shapely.make_valid")
+    data = frame.to_crs("EPSG:4326") if frame.crs.to_epsg() != 4326 else frame
+    if sort_by:
+        data = data.sort_values(sort_by, kind="mergesort")
+    snapped = shapely.set_precision(data.geometry.values, 10.0 ** -COORDINATE_DECIMALS)  # collapsed slivers go
+    oriented = shapely.orient_polygons(snapped, exterior_cw=False)
+    columns = [c for c in data.columns if c != data.geometry.name]
+    features = []
+    for geom, (_, row) in zip(oriented, data[columns].iterrows()):
+        shape = mapping(geom)
+        features.append({
+            "type": "Feature",
+            "properties": {str(c): _plain(row[c]) for c in columns},
+            "geometry": {"type": shape["type"], "coordinates": _round(shape["coordinates"])},
+        })
+    collection = {"type": "FeatureCollection", "features": features}
+    return (json.dumps(collection, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def to_geojson(frame: gpd.GeoDataFrame, path: Path | str, *, sort_by: list[str] | None = None,
+               overwrite: bool = True) -> Path:
+    """Write ``frame`` as RFC 7946 GeoJSON through a temporary file and a rename.
+
+    Raises
+    ------
+    ValidationError
+        If ``path`` exists and ``overwrite`` is false, or the frame cannot be exported.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise ValidationError(f"{path} exists; pass overwrite=True to replace it")
+    return write_bytes_atomic(path, geojson_bytes(frame, sort_by=sort_by))
+
+
+def read_geojson(path: Path | str) -> gpd.GeoDataFrame:
+    """Read a GeoJSON file back with GeoPandas (for checks and round trips)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValidationError(f"{path} does not exist")
+    return gpd.read_file(path)
