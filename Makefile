@@ -14,9 +14,9 @@ $(STAMP): pyproject.toml requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-## plan: set up .venv and run the main job on the default data
+## plan: set up .venv and run the shipped scenarios end to end (outputs in outputs/)
 plan: $(STAMP)
-	$(BIN)/mobility-plan summary
+	$(BIN)/mobility-plan plan all --out outputs --overwrite
 
 ## test: set up .venv and run the whole offline test suite
 test: $(STAMP)

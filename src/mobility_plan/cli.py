@@ -254,6 +254,30 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- plan
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from .plan import resolve_scenario, run_plan
+    from .scenario import load_scenario, shipped_scenarios
+
+    names = ([p.stem for p in shipped_scenarios()] if args.scenario == ["all"] else args.scenario)
+    scenarios = [load_scenario(resolve_scenario(name)) for name in names]  # validate all before any work
+    base = Path(args.out)
+    for scenario in scenarios:
+        out = base / scenario.name if len(scenarios) > 1 else base
+        result = run_plan(scenario, out, overwrite=args.overwrite, progress=not args.quiet,
+                          time_limit_s=args.time_limit)
+        fleet = result.summary["national_fleet_vehicles"]
+        last = max(fleet)
+        print(f"{scenario.name}: {scenario.fleet.vehicle.upper()} {fleet[last]:,} vehicles in {last}; "
+              f"outputs in {out.resolve()} ({result.seconds:.1f} s)")
+        for name, kpis in result.summary["layers"].items():
+            shown = {k: v for k, v in kpis.items() if k.endswith("_by_year") or k.endswith("_total")}
+            print(f"  {name}: {json.dumps(shown, ensure_ascii=False)}")
+    return 0
+
+
 # --------------------------------------------------------------------------- summary
 
 
@@ -380,6 +404,14 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--mip-gap", type=float, default=None, help="relative MIP gap at which to stop")
     solve.add_argument("--json", action="store_true", help="print one JSON object")
     solve.set_defaults(handler=_cmd_solve)
+
+    plan = commands.add_parser("plan", help="run scenarios end to end and write GeoJSON layouts and a report")
+    plan.add_argument("scenario", nargs="+", help="scenario file(s) or shipped names (korea_2030, ...), or 'all'")
+    plan.add_argument("--out", required=True, help="output folder (one sub-folder per scenario when several)")
+    plan.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    plan.add_argument("--time-limit", type=float, default=None, help="override each layer's solver limit (s)")
+    plan.add_argument("--quiet", action="store_true", help="no progress bars")
+    plan.set_defaults(handler=_cmd_plan)
 
     summary = commands.add_parser("summary", help="summarise the default data and road networks")
     summary.set_defaults(handler=_cmd_summary)

@@ -426,6 +426,7 @@ def infrastructure_need(
     level: str = "sido",
     parameters: DemandParameters | None = None,
     regions: list[str] | None = None,
+    backcast: bool = False,
 ) -> pd.DataFrame:
     """Vehicles, energy, infrastructure need, existing supply and deficit per region.
 
@@ -443,6 +444,8 @@ def infrastructure_need(
         Demand parameters (default: ``DemandParameters.defaults(vehicle)``).
     regions
         Keep only these region codes.
+    backcast
+        Allow a past year (to compare a past target with what was built).
 
     Returns
     -------
@@ -456,8 +459,9 @@ def infrastructure_need(
     """
     p = (parameters or DemandParameters.defaults(vehicle)).validated()
     last_year = int(actual_stock(vehicle).index.max())
-    if year < last_year:
-        raise ValidationError(f"year {year} is before the last actual year {last_year}; plans look forward")
+    if year < last_year and not backcast:
+        raise ValidationError(f"year {year} is before the last actual year {last_year}; plans look forward "
+                              "(pass backcast=True to look back)")
     table = allocate_fleet(vehicle, national_vehicles, level=level, prior_share=p.prior_share)
     energy, unit = energy_demand(vehicle, table["vehicles"].astype("float64"), p)
     table.insert(0, "year", int(year))

@@ -81,6 +81,9 @@ def geojson_bytes(frame: gpd.GeoDataFrame, *, sort_by: list[str] | None = None) 
     if sort_by:
         data = data.sort_values(sort_by, kind="mergesort")
     snapped = shapely.set_precision(data.geometry.values, 10.0 ** -COORDINATE_DECIMALS)  # collapsed slivers go
+    broken = ~shapely.is_valid(snapped)
+    if broken.any():  # reprojection and the 1e-6 degree grid can make thin parts touch: repair them
+        snapped[broken] = shapely.make_valid(snapped[broken], method="structure", keep_collapsed=False)
     oriented = shapely.orient_polygons(snapped, exterior_cw=False)
     columns = [c for c in data.columns if c != data.geometry.name]
     features = []
