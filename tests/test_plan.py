@@ -74,3 +74,16 @@ def test_output_folder_rules(tmp_path, capsys):
         run_plan("korea_2022_backcast", "/proc/mobility_plan_out/x", progress=False)
     assert main(["plan", "no_such_scenario", "--out", str(tmp_path / "o")]) == 2
     assert "shipped" in capsys.readouterr().err
+
+
+def test_national_scenario_end_to_end(tmp_path):
+    result = run_plan("korea_2030", tmp_path / "korea", progress=False, time_limit_s=30)
+    sites, regions, summary = _check_outputs(result.directory, regions_expected=17)
+    assert regions[regions["year"] == 2030]["vehicles"].sum() == 850_000
+    h2 = sites[sites["layer"] == "expressway_h2"]
+    assert (h2["status"] == "new").sum() == 30 and (h2["status"] == "existing").sum() > 20
+    flows = gpd.read_file(result.directory / "flows.geojson")
+    assert len(flows) == 47_912 and set(flows.geom_type) == {"LineString"}
+    shares = summary["layers"]["expressway_h2"]["flow_refuelled_pct_by_year"]
+    assert list(shares.values()) == sorted(shares.values())
+    assert summary["layers"]["regional_h2"]["existing_total"] == 204

@@ -173,11 +173,12 @@ def _frlm_layer(scenario: Scenario, layer: Layer, cache: dict, time_limit_s: flo
             "lon": float(G.nodes[node]["x"]), "lat": float(G.nodes[node]["y"]),
         })
     flows = []
+    lengths_km = paths.lengths_km
     for q in range(len(paths.paths)):
         o, d = paths.origins[q], paths.destinations[q]
         flows.append({"origin": int(o), "destination": int(d), "origin_name": G.nodes[o]["name"],
                       "destination_name": G.nodes[d]["name"], "vehicles": float(paths.flows[q]),
-                      "length_km": float(paths.lengths_km[q]), "refuelled": bool(refuelled[q]),
+                      "length_km": float(lengths_km[q]), "refuelled": bool(refuelled[q]),
                       "geometry": LineString([(G.nodes[o]["x"], G.nodes[o]["y"]), (G.nodes[d]["x"], G.nodes[d]["y"])])})
     kpis = {
         "model": "frlm_rollout", "range_km": layer.range_km, "status": result.status, "gap": result.gap,
