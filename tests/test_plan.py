@@ -87,3 +87,19 @@ def test_national_scenario_end_to_end(tmp_path):
     shares = summary["layers"]["expressway_h2"]["flow_refuelled_pct_by_year"]
     assert list(shares.values()) == sorted(shares.values())
     assert summary["layers"]["regional_h2"]["existing_total"] == 204
+
+
+def test_region_without_road_access_is_named(tmp_path):
+    import tomllib
+
+    from mobility_plan.scenario import SCENARIO_DIR, scenario_from_dict
+
+    content = tomllib.loads((SCENARIO_DIR / "seoul_central_ev.toml").read_text(encoding="utf-8"))
+    content["layer"][0]["region"] = "39"  # Jeju: the central Seoul network does not reach it
+    scenario = scenario_from_dict(content, source="jeju.toml")
+    with pytest.raises(ValidationError, match="no road access"):
+        run_plan(scenario, tmp_path / "jeju", progress=False)
+    assert not (tmp_path / "jeju").exists()
+    content["layer"][0]["region"] = "99"
+    with pytest.raises(ValidationError, match="matches no census area"):
+        run_plan(scenario_from_dict(content, source="x.toml"), tmp_path / "x", progress=False)

@@ -225,6 +225,11 @@ def _mclp_layer(scenario: Scenario, layer: Layer, cache: dict, regions_table: pd
         points = gpd.GeoDataFrame(adm3[["adm3_code"]], geometry=adm3.geometry.representative_point(), crs=adm3.crs)
         snapped = network.snap_points(G, points, max_snap_distance_m=1e12)
         inside = snapped["snap_distance_m"] <= 500
+        if not inside.any():
+            raise ValidationError(
+                f"layer {layer.name!r}: no ADM3 area of region {layer.region!r} lies within 500 m of the "
+                f"{layer.network} road network (no road access); choose the region the network covers"
+            )
         last_year = scenario.years[-1]
         adm3_need = regions_table[regions_table["year"] == last_year].set_index("code")["vehicles"] \
             if scenario.level == "adm3" else None
@@ -472,6 +477,13 @@ def run_plan(scenario: Scenario | str | Path, out: str | Path, *, overwrite: boo
     _check_output(out, overwrite=overwrite)
     from tqdm.auto import tqdm
 
+    for layer in scenario.layers:
+        if layer.model not in ("frlm", "mclp", "need"):
+            raise ValidationError(f"layer {layer.name!r}: model {layer.model!r} is not available in plans yet; "
+                                  "use frlm, mclp or need")
+        if layer.region and not census.load_census_adm3()["adm3_code"].str.startswith(layer.region).any():
+            raise ValidationError(f"layer {layer.name!r}: region {layer.region!r} matches no census area; "
+                                  "use a sido code such as '11' (Seoul)")
     steps = tqdm(total=3 + len(scenario.layers), disable=not progress, desc=scenario.name, unit="step")
     fleet = _national_fleet(scenario)
     regions, regions_table = _regions(scenario, fleet)
