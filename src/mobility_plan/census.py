@@ -40,6 +40,8 @@ __all__ = [
     "load_census_adm3",
     "load_census_sigungu",
     "load_census_sido",
+    "LEVEL_CODE",
+    "load_census_level",
     "sigungu_names",
     "sigungu_code_for_name",
     "attach_sigungu_codes",
@@ -365,3 +367,15 @@ def attach_sigungu_codes(frame: pd.DataFrame) -> pd.DataFrame:
     keys = list(zip(out["sido_code"].astype(str), out["sigungu_name_ko"].astype(str)))
     out["sigungu_code"] = pd.array([codes[k] for k in keys], dtype="string")
     return out
+
+
+#: Code column of each region level.
+LEVEL_CODE = {"sido": "sido_code", "sigungu": "sigungu_code", "adm3": "adm3_code"}
+
+
+def load_census_level(level: str) -> gpd.GeoDataFrame:
+    """Census polygons of ``sido``, ``sigungu`` or ``adm3`` (EPSG:5179, copy); its code column is LEVEL_CODE[level]."""
+    loaders = {"sido": load_census_sido, "sigungu": load_census_sigungu, "adm3": load_census_adm3}
+    if level not in loaders:
+        raise ValidationError(f"level must be one of {sorted(loaders)}, got {level!r}")
+    return loaders[level]()

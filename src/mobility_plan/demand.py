@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import geopandas as gpd
@@ -68,7 +69,7 @@ __all__ = [
 #: Region levels, coarse to fine.
 LEVELS = ("sido", "sigungu", "adm3")
 
-_CODE = {"sido": "sido_code", "sigungu": "sigungu_code", "adm3": "adm3_code"}
+_CODE = census.LEVEL_CODE
 
 
 @dataclass(frozen=True)
@@ -386,6 +387,11 @@ def existing_chargers(level: str) -> pd.DataFrame:
     if level == "adm3":
         raise ValidationError("the 2022 charger list has no coordinates, so it cannot be counted per ADM3 area; "
                               "use level 'sido' or 'sigungu'")
+    return _charger_counts(level).copy()
+
+
+@lru_cache(maxsize=4)
+def _charger_counts(level: str) -> pd.DataFrame:
     chargers = census.attach_sigungu_codes(data.load_ev_chargers())
     counts = chargers.groupby([_CODE[level], "charger_class"], observed=True).size().unstack(fill_value=0)
     return pd.DataFrame({
@@ -410,9 +416,7 @@ def existing_hydrogen_stations(level: str, year: int, *, commercial_only: bool =
     if level == "sido":
         counts = stations.groupby("sido_code").size()
     else:
-        polygons = census.load_census_adm3()[[_CODE[level], "geometry"]]
-        if level == "sigungu":
-            polygons = polygons.dissolve(by="sigungu_code", as_index=False)
+        polygons = census.load_census_level(level)[[_CODE[level], "geometry"]]
         joined = gpd.sjoin(stations.to_crs(polygons.crs), polygons, how="left", predicate="within")
         counts = joined.groupby(_CODE[level]).size()
     return pd.DataFrame({"code": counts.index.astype(str), "existing": counts.to_numpy().astype("int64")})
@@ -534,8 +538,7 @@ def need_map(vehicle: str, national_vehicles: float, *, year: int, level: str = 
              parameters: DemandParameters | None = None) -> gpd.GeoDataFrame:
     """:func:`infrastructure_need` on the region polygons (EPSG:5179), ready for choropleths."""
     table = infrastructure_need(vehicle, national_vehicles, year=year, level=level, parameters=parameters)
-    loader = {"sido": census.load_census_sido, "sigungu": census.load_census_sigungu, "adm3": census.load_census_adm3}
-    polygons = loader[level]()[[_CODE[level], "geometry"]].rename(columns={_CODE[level]: "code"})
+    polygons = census.load_census_level(level)[[_CODE[level], "geometry"]].rename(columns={_CODE[level]: "code"})
     return gpd.GeoDataFrame(table.merge(polygons, on="code", how="left"), geometry="geometry", crs=polygons.crs)
 
 

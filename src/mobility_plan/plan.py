@@ -101,10 +101,8 @@ def _regions(scenario: Scenario, fleet: dict[int, float]) -> tuple[gpd.GeoDataFr
     prefix = _region_filter(scenario)
     if prefix:
         table = table[table["code"].str.startswith(prefix)]
-    loader = {"sido": census.load_census_sido, "sigungu": census.load_census_sigungu,
-              "adm3": census.load_census_adm3}[level]
-    code = {"sido": "sido_code", "sigungu": "sigungu_code", "adm3": "adm3_code"}[level]
-    polygons = loader()[[code, "geometry"]].rename(columns={code: "code"})
+    code = census.LEVEL_CODE[level]
+    polygons = census.load_census_level(level)[[code, "geometry"]].rename(columns={code: "code"})
     polygons["geometry"] = polygons.geometry.simplify(_SIMPLIFY_M[level])
     keep = ["year", "level", "code", "region", "region_en", "vehicles", "energy_per_day", "energy_unit", "need",
             "need_unit", "existing", "deficit"]
@@ -299,10 +297,8 @@ def _mclp_layer(scenario: Scenario, layer: Layer, cache: dict, regions_table: pd
 
 def _need_layer(scenario: Scenario, layer: Layer, regions_table: pd.DataFrame) -> dict[str, Any]:
     last = regions_table[regions_table["year"] == scenario.years[-1]]
-    loader = {"sido": census.load_census_sido, "sigungu": census.load_census_sigungu,
-              "adm3": census.load_census_adm3}[scenario.level]
-    code = {"sido": "sido_code", "sigungu": "sigungu_code", "adm3": "adm3_code"}[scenario.level]
-    points = loader().set_index(code).geometry.representative_point().to_crs("EPSG:4326")
+    code = census.LEVEL_CODE[scenario.level]
+    points = census.load_census_level(scenario.level).set_index(code).geometry.representative_point().to_crs("EPSG:4326")
     rows = []
     for row in last.sort_values("code").itertuples():
         point = points.loc[row.code]

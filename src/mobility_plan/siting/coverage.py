@@ -241,7 +241,6 @@ class MCLP:
               mip_gap: float | None = None) -> SitingResult:
         """Solve exactly (HiGHS by default), warm-started from the greedy solution."""
         start = time.perf_counter()
-        n, m = self.cover.shape
         greedy = greedy_mclp(self.cover, self.weights, self.p, self.existing)
         problem = self._problem(greedy)
         y = problem.names["open"]
