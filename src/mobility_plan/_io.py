@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ import pandas as pd
 
 from ._errors import DataSourceError
 
-__all__ = ["read_text", "read_csv_text", "atomic_path", "write_bytes_atomic"]
+__all__ = ["read_text", "read_csv_text", "atomic_path", "write_bytes_atomic", "staged_dir"]
 
 #: Encodings tried, in order, when a file's encoding is not declared.
 _FALLBACK_ENCODINGS = ("utf-8-sig", "cp949")
@@ -145,3 +146,34 @@ def write_bytes_atomic(target: Path, payload: bytes) -> Path:
     with atomic_path(target) as tmp:
         tmp.write_bytes(payload)
     return Path(target)
+
+
+@contextlib.contextmanager
+def staged_dir(out: Path) -> Iterator[Path]:
+    """Yield an empty staging folder beside ``out`` that replaces ``out`` on success.
+
+    Everything is written into the staging folder; only when the ``with`` block ends
+    without an exception is ``out`` (if any) moved aside and the staging folder renamed
+    to ``out``. On an exception the staging folder is removed and ``out`` is untouched.
+    """
+    out = Path(out)
+    parent = out.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)  # mkdtemp creates 0700 folders; give the usual permissions
+    try:
+        yield staging
+        if out.exists():
+            backup = parent / f".{out.name}.old"
+            if backup.exists():
+                shutil.rmtree(backup)
+            out.rename(backup)
+            staging.rename(out)
+            shutil.rmtree(backup)
+        else:
+            staging.rename(out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)

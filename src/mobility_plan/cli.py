@@ -278,6 +278,32 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- sweep
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import load_sweep, run_sweep
+
+    sweep = load_sweep(args.sweep)
+    where = args.scheduler or ("serial, in this process" if args.workers == 0
+                               else f"local Dask cluster, {args.workers} worker processes")
+    print(f"sweep {sweep.name}: {len(sweep.runs)} runs of {sweep.base.name} ({where})", file=sys.stderr)
+    result = run_sweep(sweep, args.out, workers=args.workers, scheduler=args.scheduler, overwrite=args.overwrite,
+                       progress=not args.quiet)
+    table = result.table
+    grid_columns = list(sweep.grid)
+    final_year = max(max(run.content["scenario"]["years"]) for run in sweep.runs)
+    kpi_columns = [c for c in table.columns if c.endswith(f"_pct_by_year.{final_year}")]
+    shown = table[["run_id", "status", "seconds", *grid_columns, *kpi_columns]]
+    _print_table(shown)
+    failed = result.failed
+    for row in failed.itertuples():
+        print(f"failed: {row.run_id}: {row.error}", file=sys.stderr)
+    print(f"{len(table) - len(failed)} of {len(table)} runs ok in {result.seconds:.1f} s; table and GeoJSON in "
+          f"{Path(args.out).resolve()}")
+    return 1 if len(failed) else 0
+
+
 # --------------------------------------------------------------------------- summary
 
 
@@ -412,6 +438,16 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--time-limit", type=float, default=None, help="override each layer's solver limit (s)")
     plan.add_argument("--quiet", action="store_true", help="no progress bars")
     plan.set_defaults(handler=_cmd_plan)
+
+    sweep = commands.add_parser("sweep", help="run a grid of scenario variations on Dask (local cluster by default)")
+    sweep.add_argument("sweep", help="sweep TOML file, or a shipped sweep name (h2_range_stations)")
+    sweep.add_argument("--out", default="outputs/sweep", help="output folder (default outputs/sweep)")
+    sweep.add_argument("--workers", type=int, default=2,
+                       help="worker processes of the local Dask cluster (default 2; 0 = serial, no Dask)")
+    sweep.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler, tcp://HOST:8786")
+    sweep.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(handler=_cmd_sweep)
 
     summary = commands.add_parser("summary", help="summarise the default data and road networks")
     summary.set_defaults(handler=_cmd_summary)

@@ -87,11 +87,12 @@ def geojson_bytes(frame: gpd.GeoDataFrame, *, sort_by: list[str] | None = None) 
     oriented = shapely.orient_polygons(snapped, exterior_cw=False)
     columns = [c for c in data.columns if c != data.geometry.name]
     features = []
-    for geom, (_, row) in zip(oriented, data[columns].iterrows()):
+    records = data[columns].to_dict("records") if columns else [{}] * len(data)
+    for geom, row in zip(oriented, records, strict=True):
         shape = mapping(geom)
         features.append({
             "type": "Feature",
-            "properties": {str(c): _plain(row[c]) for c in columns},
+            "properties": {str(c): _plain(v) for c, v in row.items()},
             "geometry": {"type": shape["type"], "coordinates": _round(shape["coordinates"])},
         })
     collection = {"type": "FeatureCollection", "features": features}

@@ -9,8 +9,6 @@ output folder is replaced only when the whole run succeeded (and only with
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -20,10 +18,12 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from shapely.geometry import LineString, MultiPoint, Point
+from shapely.geometry import LineString, Point
 
 from . import census, data, demand, network
+from .city import city_graph, city_instance, service_areas
 from ._errors import ValidationError
+from ._io import staged_dir
 from .costs import cost_matrix
 from .demand import infrastructure_need, size_servers
 from .export import to_geojson
@@ -214,43 +214,25 @@ def _mclp_layer(scenario: Scenario, layer: Layer, cache: dict, regions_table: pd
         draw = "expressway"
         demand_unit = "vehicles passing (2011 OD volume, all vehicles)"
     else:
-        key = layer.network
-        graph_path = data.data_dir() / data.load_sources()[key].file
-        G = cache.setdefault(key, network.largest_component(network.load_graph(graph_path)))
-        adm3 = census.load_census_adm3()
-        if layer.region:
-            adm3 = adm3[adm3["adm3_code"].str.startswith(layer.region)]
-        points = gpd.GeoDataFrame(adm3[["adm3_code"]], geometry=adm3.geometry.representative_point(), crs=adm3.crs)
-        snapped = network.snap_points(G, points, max_snap_distance_m=1e12)
-        inside = snapped["snap_distance_m"] <= 500
-        if not inside.any():
-            raise ValidationError(
-                f"layer {layer.name!r}: no ADM3 area of region {layer.region!r} lies within 500 m of the "
-                f"{layer.network} road network (no road access); choose the region the network covers"
-            )
         last_year = scenario.years[-1]
-        adm3_need = regions_table[regions_table["year"] == last_year].set_index("code")["vehicles"] \
-            if scenario.level == "adm3" else None
-        codes = points.loc[inside.to_numpy(), "adm3_code"].tolist()
-        demand_nodes = snapped.loc[inside, "node"].tolist()
-        if adm3_need is not None:
-            weights = np.array([float(adm3_need.get(c, 0.0)) for c in codes])
-        else:
-            weights = adm3.set_index("adm3_code").loc[codes, "households"].to_numpy(dtype=float)
-        nodes = sorted(G.nodes)
-        rng = np.random.default_rng(20261125)
-        site_nodes = sorted(rng.choice(nodes, size=min(400, len(nodes)), replace=False).tolist())
-        kepco = data.load_kepco_ev_stations()
-        kepco = kepco[kepco["valid_location"]]
-        kepco_snap = network.snap_points(G, kepco, max_snap_distance_m=1e12)
-        near = kepco_snap[kepco_snap["snap_distance_m"] <= 100]
-        existing_nodes = sorted(set(near["node"].tolist())) if layer.lock_existing else []
-        site_nodes = sorted(set(site_nodes) | set(existing_nodes))
-        site_ids = [f"{layer.name}:{n}" for n in site_nodes]
-        existing = [f"{layer.name}:{n}" for n in existing_nodes]
-        site_lonlat = [(G.nodes[n]["x"], G.nodes[n]["y"]) for n in site_nodes]
+        adm3_need = (regions_table[regions_table["year"] == last_year].set_index("code")["vehicles"].to_dict()
+                     if scenario.level == "adm3" else None)
+        if layer.network not in cache:
+            cache[layer.network] = city_graph(layer.network)
+        try:
+            city = city_instance(layer.network, layer.region, weights_by_code=adm3_need,
+                                 lock_existing=layer.lock_existing)
+        except ValidationError as exc:
+            raise ValidationError(f"layer {layer.name!r}: {exc}") from exc
+        G = city.graph
+        demand_nodes, weights = list(city.demand_nodes), city.weights
+        site_nodes = list(city.site_nodes)
+        site_ids = city.site_ids(layer.name)
+        existing = [f"{layer.name}:{n}" for n in city.existing_nodes]
+        site_lonlat = [tuple(xy) for xy in city.lonlat(site_nodes)]
         draw = layer.network
-        demand_unit = "EVs allocated to the ADM3 areas served (2030)"
+        demand_unit = (f"EVs allocated to the ADM3 areas served ({last_year})" if adm3_need is not None
+                       else "households of the ADM3 areas served")
     matrix = cost_matrix(G, demand_nodes, site_nodes)
     base = MCLP.from_cost_matrix(matrix, weights, radius=layer.radius_s, p=max(1, len(existing)),
                                  demand_ids=list(range(len(demand_nodes))), site_ids=site_ids,
@@ -281,12 +263,12 @@ def _mclp_layer(scenario: Scenario, layer: Layer, cache: dict, regions_table: pd
                      "demand_served": round(served.get(site, 0.0), 3), "demand_unit": demand_unit,
                      "lon": float(lon), "lat": float(lat)})
         reach = matrix[:, j] <= layer.radius_s
-        points = [Point(G.nodes[demand_nodes[i]]["x"], G.nodes[demand_nodes[i]]["y"]) for i in np.flatnonzero(reach)]
-        points.append(Point(lon, lat))
-        metric = gpd.GeoSeries([MultiPoint(points)], crs="EPSG:4326").to_crs(data.CRS_METRIC)
-        area = metric.convex_hull.buffer(300 if layer.network == "expressway" else 60)
         coverage.append({"site_id": site, "layer": layer.name, "kind": layer.kind, "cutoff_s": layer.radius_s,
-                         "demand_covered": round(float(weights[reach].sum()), 3), "geometry": area.iloc[0]})
+                         "demand_covered": round(float(weights[reach].sum()), 3)})
+    areas = service_areas(G, [site_nodes[position[site]] for site in result.sites], layer.radius_s,
+                          buffer_m=300.0 if layer.network == "expressway" else 60.0)
+    for row, area in zip(coverage, areas, strict=True):
+        row["geometry"] = area
     kpis = {"model": "mclp_rollout", "radius_s": layer.radius_s, "status": result.status, "gap": result.gap,
             "existing_sites": len(existing), "sites_by_year": {str(y): int(c) for y, c in
                                                                result.details["counts"].items()},
@@ -515,37 +497,22 @@ def run_plan(scenario: Scenario | str | Path, out: str | Path, *, overwrite: boo
     flows = (pd.concat(flow_frames, ignore_index=True) if flow_frames
              else gpd.GeoDataFrame({"origin": [], "destination": []}, geometry=[], crs="EPSG:4326"))
     summary = _summary(scenario, fleet, regions_table, layers)
-    parent = out.resolve().parent
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(staging, 0o777 & ~umask)
     try:
-        to_geojson(sites, staging / "sites.geojson", sort_by=["layer", "id"])
-        to_geojson(coverage, staging / "coverage.geojson", sort_by=["layer", "site_id"] if coverage_rows else None)
-        to_geojson(regions, staging / "regions.geojson", sort_by=["year", "code"])
-        to_geojson(gpd.GeoDataFrame(flows, geometry="geometry", crs="EPSG:4326"), staging / "flows.geojson",
-                   sort_by=["origin", "destination"] if flow_frames else None)
-        (staging / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1, sort_keys=True)
-                                              + "\n", encoding="utf-8")
-        (staging / "report.md").write_text(_report(summary), encoding="utf-8")
-        drawn = {layer["draw_network"] for layer in layers.values() if layer["draw_network"]}
-        _draw_map(staging / "map.png", regions, sites, coverage, flows if flow_frames else None, drawn, cache,
-                  f"{scenario.name}: {scenario.fleet.vehicle.upper()} {scenario.fleet.target_vehicles:,.0f} "
-                  f"by {scenario.fleet.target_year}")
-        steps.update(2)
-        if out.exists():
-            backup = parent / f".{out.name}.old"
-            if backup.exists():
-                shutil.rmtree(backup)
-            out.rename(backup)
-            staging.rename(out)
-            shutil.rmtree(backup)
-        else:
-            staging.rename(out)
+        with staged_dir(out) as staging:
+            to_geojson(sites, staging / "sites.geojson", sort_by=["layer", "id"])
+            to_geojson(coverage, staging / "coverage.geojson", sort_by=["layer", "site_id"] if coverage_rows else None)
+            to_geojson(regions, staging / "regions.geojson", sort_by=["year", "code"])
+            to_geojson(gpd.GeoDataFrame(flows, geometry="geometry", crs="EPSG:4326"), staging / "flows.geojson",
+                       sort_by=["origin", "destination"] if flow_frames else None)
+            (staging / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1, sort_keys=True)
+                                                  + "\n", encoding="utf-8")
+            (staging / "report.md").write_text(_report(summary), encoding="utf-8")
+            drawn = {layer["draw_network"] for layer in layers.values() if layer["draw_network"]}
+            _draw_map(staging / "map.png", regions, sites, coverage, flows if flow_frames else None, drawn, cache,
+                      f"{scenario.name}: {scenario.fleet.vehicle.upper()} {scenario.fleet.target_vehicles:,.0f} "
+                      f"by {scenario.fleet.target_year}")
+            steps.update(2)
     finally:
-        if staging.exists():
-            shutil.rmtree(staging)
         steps.close()
     files = {name: out / name for name in _FILES}
     return PlanOutputs(out, files, summary, time.perf_counter() - start, layer_seconds)

@@ -1,0 +1,175 @@
+"""City charger siting inputs: demand points, candidate sites and travel times on an OSM road network.
+
+:func:`city_instance` turns an OSM drive network and the census areas it serves into the
+arrays every siting model takes: ADM3 demand points snapped to the network with their
+weights (EVs allocated to each area, or households), candidate sites (a seeded sample of
+network nodes plus the existing KEPCO stations), and the travel-time matrix in seconds.
+:func:`service_areas` draws what a site serves as a polygon from network travel-time
+cutoffs (a concave hull of the road nodes that reach the site within the cutoff).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import shapely
+
+from . import census, data, network
+from ._errors import ValidationError
+from .costs import cost_matrix
+
+__all__ = ["CityInstance", "city_graph", "city_instance", "service_areas", "CITY_NETWORKS"]
+
+#: OSM networks shipped for city plans (keys of ``data/sources.toml``).
+CITY_NETWORKS = ("osm_seoul_central", "osm_seoul_yongsan", "osm_songpa_xml")
+
+
+@dataclass(frozen=True)
+class CityInstance:
+    """Demand, candidates and travel times of one city network.
+
+    Attributes
+    ----------
+    network
+        Key of the OSM network (``osm_seoul_central``).
+    graph
+        Its largest strongly connected component.
+    demand_codes, demand_nodes, weights
+        ADM3 codes served, their snapped network nodes and weights.
+    weight_unit
+        What the weights count (EVs or households).
+    site_nodes, existing_nodes
+        Candidate nodes (sorted) and those with an existing KEPCO station within 100 m.
+    cost_s
+        Travel time (s) from each demand node to each candidate node.
+    """
+
+    network: str
+    graph: nx.MultiDiGraph
+    demand_codes: tuple[str, ...]
+    demand_nodes: tuple[Any, ...]
+    weights: np.ndarray
+    weight_unit: str
+    site_nodes: tuple[Any, ...]
+    existing_nodes: tuple[Any, ...]
+    cost_s: np.ndarray
+
+    def site_ids(self, prefix: str = "") -> list[str]:
+        """Site ids as used in plans: ``<prefix>:<node>`` (or the node as text)."""
+        return [f"{prefix}:{n}" if prefix else str(n) for n in self.site_nodes]
+
+    def lonlat(self, nodes: Sequence[Any]) -> np.ndarray:
+        """``k x 2`` WGS84 lon/lat of network nodes."""
+        return np.array([(self.graph.nodes[n]["x"], self.graph.nodes[n]["y"]) for n in nodes], dtype=float)
+
+
+@functools.lru_cache(maxsize=4)
+def city_graph(network_key: str) -> nx.MultiDiGraph:
+    """The largest strongly connected component of a shipped OSM city network (cached).
+
+    Raises
+    ------
+    ValidationError
+        If ``network_key`` is not a shipped OSM network.
+    """
+    if network_key not in CITY_NETWORKS:
+        raise ValidationError(f"unknown city network {network_key!r}; use one of {list(CITY_NETWORKS)}")
+    return network.largest_component(network.load_graph(data.data_dir() / data.load_sources()[network_key].file))
+
+
+def city_instance(network_key: str = "osm_seoul_central", region: str | None = "11", *,
+                  weights_by_code: Mapping[str, float] | None = None, n_candidates: int = 400,
+                  lock_existing: bool = True, max_access_m: float = 500.0, seed: int = 20261125,
+                  graph: nx.MultiDiGraph | None = None) -> CityInstance:
+    """Demand points, candidate sites and travel times for city charger siting.
+
+    Parameters
+    ----------
+    network_key
+        Shipped OSM network (see :data:`CITY_NETWORKS`).
+    region
+        Census code prefix of the areas to serve (``"11"`` Seoul); ``None`` for all.
+    weights_by_code
+        Demand per ADM3 code (e.g. EVs allocated by the fleet model); default: households.
+    n_candidates
+        Network nodes drawn (seeded) as candidate sites, besides the existing stations.
+    lock_existing
+        Add the nodes with a KEPCO station within 100 m as existing sites.
+    max_access_m
+        An area is served when its representative point lies this close to the network.
+    seed
+        Seed of the candidate draw (same seed, same candidates).
+    graph
+        Use this road graph instead of the shipped one (e.g. an uploaded network).
+
+    Raises
+    ------
+    ValidationError
+        If no census area of ``region`` has road access on the network.
+    """
+    G = graph if graph is not None else city_graph(network_key)
+    adm3 = census.load_census_adm3()
+    if region:
+        adm3 = adm3[adm3["adm3_code"].str.startswith(region)]
+    points = gpd.GeoDataFrame(adm3[["adm3_code"]], geometry=adm3.geometry.representative_point(), crs=adm3.crs)
+    snapped = network.snap_points(G, points, max_snap_distance_m=1e12)
+    inside = (snapped["snap_distance_m"] <= max_access_m).to_numpy()
+    if not inside.any():
+        raise ValidationError(f"no ADM3 area of region {region!r} lies within {max_access_m:.0f} m of the "
+                              f"{network_key} road network (no road access); choose the region the network covers")
+    codes = points.loc[inside, "adm3_code"].tolist()
+    demand_nodes = snapped.loc[inside, "node"].tolist()
+    if weights_by_code is not None:
+        weights = np.array([float(weights_by_code.get(c, 0.0)) for c in codes])
+        unit = "EVs"
+    else:
+        weights = adm3.set_index("adm3_code").loc[codes, "households"].to_numpy(dtype=float)
+        unit = "households"
+    nodes = sorted(G.nodes)
+    rng = np.random.default_rng(seed)
+    site_nodes = set(rng.choice(nodes, size=min(n_candidates, len(nodes)), replace=False).tolist())
+    existing: list[Any] = []
+    if lock_existing:
+        kepco = data.load_kepco_ev_stations()
+        kepco = kepco[kepco["valid_location"]]
+        near = network.snap_points(G, kepco, max_snap_distance_m=1e12)
+        existing = sorted(set(near.loc[near["snap_distance_m"] <= 100, "node"].tolist()))
+    site_nodes = sorted(site_nodes | set(existing))
+    return CityInstance(network_key, G, tuple(codes), tuple(demand_nodes), weights, unit, tuple(site_nodes),
+                        tuple(existing), cost_matrix(G, demand_nodes, site_nodes))
+
+
+def service_areas(G: nx.MultiDiGraph, site_nodes: Sequence[Any], cutoff_s: float, *, buffer_m: float = 60.0,
+                  concavity: float = 0.3) -> gpd.GeoSeries:
+    """Service area of each site: the road nodes that reach it within ``cutoff_s`` seconds, as a polygon.
+
+    The polygon is the concave hull (``concavity`` 0-1, 1 = convex) of the nodes with a
+    network travel time to the site of at most ``cutoff_s``, buffered by ``buffer_m``, in
+    EPSG:5179.
+
+    Returns
+    -------
+    geopandas.GeoSeries
+        One polygon per site, in the order given, CRS EPSG:5179.
+    """
+    if cutoff_s <= 0 or not np.isfinite(cutoff_s):
+        raise ValidationError(f"cutoff_s = {cutoff_s}; give a travel time in seconds > 0")
+    nodes = list(G.nodes)
+    if not len(site_nodes):
+        return gpd.GeoSeries([], crs=data.CRS_METRIC)
+    to_site = cost_matrix(G, nodes, list(site_nodes), cutoff=cutoff_s)
+    lonlat = np.array([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in nodes], dtype=float)
+    metric = gpd.GeoSeries(gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1]), crs="EPSG:4326").to_crs(data.CRS_METRIC)
+    xy = np.column_stack([metric.x.to_numpy(), metric.y.to_numpy()])
+    areas = []
+    for j in range(len(site_nodes)):
+        reach = np.isfinite(to_site[:, j])
+        hull = shapely.concave_hull(shapely.multipoints(xy[reach]), ratio=concavity)
+        areas.append(hull.buffer(buffer_m))
+    return gpd.GeoSeries(areas, crs=data.CRS_METRIC)
