@@ -229,7 +229,7 @@ class CostGraph:
 
 
 def _progress(total: int, *, enabled: bool, **kwargs: Any):
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     return tqdm(total=total, disable=not enabled, **kwargs)
 

@@ -458,7 +458,7 @@ def run_plan(scenario: Scenario | str | Path, out: str | Path, *, overwrite: boo
         scenario = load_scenario(resolve_scenario(scenario))
     out = Path(out)
     _check_output(out, overwrite=overwrite)
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     for layer in scenario.layers:
         if layer.model not in ("frlm", "mclp", "need"):

@@ -325,7 +325,7 @@ def run_sweep(sweep: Sweep | str | Path, out: str | Path | None = None, *, worke
         out = Path(out)
         if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not overwrite)):
             raise ValidationError(f"output folder {out} exists and is not empty; pass --overwrite to replace it")
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     if scheduler or workers > 0:
         records = _distributed(sweep.runs, sweep.time_limit_s, scheduler=scheduler, workers=max(workers, 1))
