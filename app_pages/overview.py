@@ -1,59 +1,54 @@
-"""Overview page: which data are loaded, the national fleet against the targets, census totals."""
+"""Overview: the national stock against the targets (2014-2030) and the national KPIs of the chosen scenario."""
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
-from mobility_plan import census, data
+from app_pages import _shared as shared
+from mobility_plan import data
 
+scenario, year = shared.current()
+vehicle = scenario.fleet.vehicle
+label = {"ev": "EVs", "fcev": "fuel-cell cars"}[vehicle]
+st.title("Overview")
+st.caption(f"Scenario **{scenario.name}** · {label} · target {scenario.fleet.target_vehicles:,.0f} vehicles by "
+           f"{scenario.fleet.target_year} · data directory `{data.data_dir()}`")
 
-@st.cache_data(show_spinner="Checking datasets…")
-def dataset_status() -> pd.DataFrame:
-    return data.check_sources(verify_checksums=False)
-
-
-@st.cache_data
-def national_stock() -> pd.DataFrame:
-    return data.load_national_fleet_stock()
-
-
-@st.cache_data(show_spinner="Loading census…")
-def sido_census() -> pd.DataFrame:
-    return pd.DataFrame(census.load_census_sido().drop(columns="geometry"))
-
-
-st.title("Data overview")
-st.caption(f"Data directory: `{data.data_dir()}` (set MOBILITY_PLAN_DATA_DIR to change it)")
-
-status = dataset_status()
-ok = int((status["status"] == "ok").sum())
-stock = national_stock()
-sido = sido_census()
-last = stock.iloc[-1]
+series = shared.projection(vehicle, scenario.fleet.target_vehicles, scenario.fleet.target_year)
+series = series[series["year"].between(2014, 2030)]
+marks = shared.targets()
+marks = marks[(marks["item"] == f"{vehicle}_stock") & marks["year"].between(2014, 2030)]
+actual = series[series["kind"] == "actual"]
+at_year = series.loc[series["year"] == year, "stock_vehicles"]
+last_actual = actual.iloc[-1]
 cols = st.columns(4)
-cols[0].metric("Datasets present", f"{ok} / {len(status)}")
-cols[1].metric(f"EVs registered, end {int(last['year'])} (vehicles)", f"{int(last['ev_stock']):,}")
-cols[2].metric(f"Fuel-cell cars, end {int(last['year'])} (vehicles)", f"{int(last['fcev_stock']):,}")
-cols[3].metric("Population 2025 (million persons)", f"{sido['population'].sum() / 1e6:,.2f}")
+cols[0].metric(f"{label} registered, end {int(last_actual['year'])} (vehicles)", f"{last_actual['stock_vehicles']:,.0f}")
+cols[1].metric(f"{label} in {year} on the scenario curve (vehicles)", f"{float(at_year.iloc[0]):,.0f}")
+cols[2].metric(f"Target {scenario.fleet.target_year} (vehicles)", f"{scenario.fleet.target_vehicles:,.0f}")
+need = shared.need_layer(vehicle, float(at_year.iloc[0]), year, "sido", 500.0)
+unit = str(need["need_unit"].iloc[0])
+cols[3].metric(f"Need in {year} ({unit})", f"{need['need'].sum():,.0f}",
+               delta=f"deficit {need['deficit'].sum():,.0f}" if need["deficit"].notna().any() else None,
+               delta_color="inverse")
 
-st.subheader("National stock of EVs and fuel-cell cars (vehicles, year end)")
-chart = stock.assign(year=stock["year"].astype(str)).set_index("year")[["ev_stock", "fcev_stock"]].rename(
-    columns={"ev_stock": "EVs (vehicles)", "fcev_stock": "Fuel-cell cars (vehicles)"}
-)
-st.line_chart(chart, x_label="year", y_label="vehicles")
-st.caption("Source: Ministry of Land, Infrastructure and Transport registration statistics (2025 rounded).")
+st.subheader(f"{label}: registered stock, scenario curve and targets (vehicles)")
+lines = series.assign(series=series["kind"].map({"actual": "registered", "projected": "scenario curve"}))
+chart = alt.Chart(lines).mark_line(point=True).encode(
+    x=alt.X("year:O", title="year"), y=alt.Y("stock_vehicles:Q", title="vehicles"),
+    color=alt.Color("series:N", title="series"),
+    tooltip=[alt.Tooltip("year:O"), alt.Tooltip("stock_vehicles:Q", format=",.0f", title="vehicles")])
+stars = alt.Chart(marks.assign(series="target")).mark_point(shape="diamond", size=160, filled=True, color="crimson").encode(
+    x="year:O", y="value:Q", tooltip=[alt.Tooltip("year:O"), alt.Tooltip("value:Q", format=",.0f", title="target (vehicles)"),
+                                      alt.Tooltip("status:N"), alt.Tooltip("source:N")])
+st.altair_chart(chart + stars, width="stretch")
+st.caption("Diamonds: policy targets (data/targets.csv, each with its source). Registered stock: Ministry of Land, "
+           "Infrastructure and Transport; the scenario curve is a logistic fit bent through the target.")
 
-st.subheader("Census 2025 by province")
-table = sido[["sido_name_ko", "sido_name_en", "population", "households", "apartment_share"]].rename(
-    columns={
-        "sido_name_ko": "province",
-        "sido_name_en": "province (en)",
-        "population": "population (persons)",
-        "households": "households",
-        "apartment_share": "apartment share (%)",
-    }
-)
-table["apartment share (%)"] = (table["apartment share (%)"] * 100).round(1)
-st.dataframe(table, hide_index=True, width="stretch")
-
-st.subheader("Datasets")
-st.dataframe(status, hide_index=True, width="stretch")
+st.subheader(f"{year} by province")
+table = pd.DataFrame(need.drop(columns="geometry"))[["region_en", "vehicles", "energy_per_day", "need", "existing",
+                                                     "deficit"]]
+energy_unit = str(need["energy_unit"].iloc[0])
+table.columns = ["province", f"{label} (vehicles)", f"energy ({energy_unit})", f"need ({unit})",
+                 f"existing ({unit})", f"deficit ({unit})"]
+st.dataframe(table.sort_values(table.columns[1], ascending=False), hide_index=True, width="stretch",
+             column_config={c: st.column_config.NumberColumn(format="localized") for c in table.columns[1:]})

@@ -1,4 +1,4 @@
-"""The Streamlit app, run headless with Streamlit's AppTest."""
+"""The Streamlit app, page by page, headless with Streamlit's AppTest (real data, real solvers)."""
 
 from __future__ import annotations
 
@@ -11,22 +11,114 @@ AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
 
-def test_overview_page_renders_real_data(shared_data):
-    at = AppTest.from_file(str(APP), default_timeout=120).run()
+@pytest.fixture(autouse=True)
+def plan_cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("MOBILITY_PLAN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "plan-cache"))
+
+
+def _page(name: str) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=300).run()
     assert not at.exception, at.exception
-    assert at.title[0].value == "Data overview"
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Datasets present"] == "17 / 17"
+    at.switch_page(f"app_pages/{name}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _decks(at: AppTest) -> list:
+    return at.get("deck_gl_json_chart")
+
+
+def _legends(at: AppTest) -> list[str]:
+    return [h.proto.body for h in at.get("html") if "mp-legend" in h.proto.body]
+
+
+def test_overview_kpis_follow_the_sidebar_scenario(shared_data):
+    at = _page("overview")
+    assert at.title[0].value == "Overview"
+    metrics = _metrics(at)
+    assert metrics["fuel-cell cars registered, end 2025 (vehicles)"] == "45,000"
+    assert metrics["Target 2030 (vehicles)"] == "850,000"
+    assert len(at.get("vega_lite_chart")) == 1
+    at.sidebar.selectbox(key="scenario").set_value("seoul_central_ev").run()
+    metrics = _metrics(at)
     assert metrics["EVs registered, end 2025 (vehicles)"] == "899,000"
-    assert metrics["Population 2025 (million persons)"] == "51.82"
-    province_table = at.dataframe[0].value
-    assert len(province_table) == 17 and "population (persons)" in province_table.columns
+    assert metrics["Target 2030 (vehicles)"] == "4,200,000"
+    at.sidebar.select_slider(key="year").set_value(2026).run()
+    assert "EVs in 2026 on the scenario curve (vehicles)" in _metrics(at)
+
+
+def test_fleet_page_choropleth_with_legend_and_levels(shared_data):
+    at = _page("fleet")
+    assert len(_decks(at)) == 1 and any("fuel-cell cars (vehicles)" in body for body in _legends(at))
+    assert len(at.dataframe[0].value) == 17
+    at.radio(key="fleet_level").set_value("sigungu").run()
+    assert not at.exception and len(at.dataframe[0].value) == 229
+    at.selectbox(key="fleet_metric").set_value("deficit").run()
+    assert any("deficit (stations)" in body for body in _legends(at))
+
+
+def test_city_page_resolves_when_controls_change(shared_data):
+    at = _page("city")
+    assert len(_decks(at)) == 1 and any("proposed site" in body for body in _legends(at))
+    first = _metrics(at)
+    assert first["Sites: new / existing"].startswith("10 / ")
+    at.slider(key="city_sites").set_value(25).run()
+    second = _metrics(at)
+    assert second["Sites: new / existing"].startswith("25 / ")
+    assert float(second["Demand covered within 60 s (%)"]) >= float(first["Demand covered within 60 s (%)"])
+    at.toggle(key="city_keep").set_value(False).run()
+    at.slider(key="city_sites").set_value(3).run()
+    third = _metrics(at)
+    assert third["Sites: new / existing"] == "3 / 0"
+    assert float(third["Demand covered within 60 s (%)"]) < float(second["Demand covered within 60 s (%)"])
+    at.radio(key="city_model").set_value("pmedian").run()
+    assert not at.exception and len(at.dataframe[0].value) == 3
+
+
+def test_hydrogen_page_resolves_when_controls_change(shared_data):
+    at = _page("hydrogen")
+    assert len(_decks(at)) == 1 and any("proposed, opened 2030" in body for body in _legends(at))
+    first = _metrics(at)
+    assert first["New stations by 2030 (stations)"] == "30"
+    at.slider(key="h2_per_period").set_value(3).run()
+    second = _metrics(at)
+    assert second["New stations by 2030 (stations)"] == "9"
+    assert float(second["OD flow refuelled in 2030 (%)"]) < float(first["OD flow refuelled in 2030 (%)"])
+    at.select_slider(key="h2_range").set_value(300).run()
+    assert not at.exception and "OD flow refuelled in 2030 (%)" in _metrics(at)
+
+
+def test_compare_page_puts_scenarios_side_by_side(shared_data):
+    at = _page("compare")
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["korea_2022_backcast", "seoul_central_ev"]
+    assert table.loc["fleet in the last year (vehicles)", "korea_2022_backcast"] == "430,000"
+    assert len(at.get("image")) == 2
+    at.multiselect(key="compare_names").set_value(["seoul_central_ev"]).run()
+    assert "at least two" in at.info[0].value
+
+
+def test_export_page_offers_the_layouts(shared_data):
+    at = AppTest.from_file(str(APP), default_timeout=300).run()
+    at.sidebar.selectbox(key="scenario").set_value("korea_2022_backcast").run()
+    at.switch_page("app_pages/city.py").run()
+    at.switch_page("app_pages/export.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert any(label.startswith("sites.geojson") for label in labels)
+    assert any(label.startswith("report.md") for label in labels)
+    assert any(label.startswith("city sites") for label in labels)
 
 
 def test_library_does_not_import_streamlit():
     import subprocess
     import sys
 
-    code = "import sys, mobility_plan.cli, mobility_plan.costs, mobility_plan.census; print('streamlit' in sys.modules)"
+    code = ("import sys, mobility_plan.cli, mobility_plan.costs, mobility_plan.census, mobility_plan.maps, "
+            "mobility_plan.explore, mobility_plan.uploads, mobility_plan.sweep; print('streamlit' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

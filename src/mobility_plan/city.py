@@ -86,7 +86,8 @@ def city_graph(network_key: str) -> nx.MultiDiGraph:
 def city_instance(network_key: str = "osm_seoul_central", region: str | None = "11", *,
                   weights_by_code: Mapping[str, float] | None = None, n_candidates: int = 400,
                   lock_existing: bool = True, max_access_m: float = 500.0, seed: int = 20261125,
-                  graph: nx.MultiDiGraph | None = None) -> CityInstance:
+                  graph: nx.MultiDiGraph | None = None, demand_points: gpd.GeoDataFrame | None = None,
+                  weight_column: str = "weight", candidate_points: gpd.GeoDataFrame | None = None) -> CityInstance:
     """Demand points, candidate sites and travel times for city charger siting.
 
     Parameters
@@ -107,6 +108,13 @@ def city_instance(network_key: str = "osm_seoul_central", region: str | None = "
         Seed of the candidate draw (same seed, same candidates).
     graph
         Use this road graph instead of the shipped one (e.g. an uploaded network).
+    demand_points
+        Demand of the planner's own (points or polygons, any CRS) with ``weight_column``;
+        replaces the census areas. Features farther than ``max_access_m`` from the network
+        are dropped.
+    candidate_points
+        Candidate sites of the planner's own (points); replace the seeded draw. Existing
+        stations are still added when ``lock_existing``.
 
     Raises
     ------
@@ -114,26 +122,46 @@ def city_instance(network_key: str = "osm_seoul_central", region: str | None = "
         If no census area of ``region`` has road access on the network.
     """
     G = graph if graph is not None else city_graph(network_key)
-    adm3 = census.load_census_adm3()
-    if region:
-        adm3 = adm3[adm3["adm3_code"].str.startswith(region)]
-    points = gpd.GeoDataFrame(adm3[["adm3_code"]], geometry=adm3.geometry.representative_point(), crs=adm3.crs)
+    if demand_points is not None:
+        if weight_column not in demand_points.columns:
+            raise ValidationError(f"the demand layer has no column {weight_column!r}")
+        points = gpd.GeoDataFrame({"adm3_code": [f"upload_{i}" for i in range(len(demand_points))],
+                                   "weight": demand_points[weight_column].to_numpy(dtype=float)},
+                                  geometry=demand_points.geometry.representative_point().to_numpy(),
+                                  crs=demand_points.crs)
+        region_text = "the uploaded demand layer"
+    else:
+        adm3 = census.load_census_adm3()
+        if region:
+            adm3 = adm3[adm3["adm3_code"].str.startswith(region)]
+        points = gpd.GeoDataFrame({"adm3_code": adm3["adm3_code"].to_numpy(),
+                                   "weight": adm3["households"].to_numpy(dtype=float)},
+                                  geometry=adm3.geometry.representative_point().to_numpy(), crs=adm3.crs)
+        region_text = f"region {region!r}"
     snapped = network.snap_points(G, points, max_snap_distance_m=1e12)
     inside = (snapped["snap_distance_m"] <= max_access_m).to_numpy()
     if not inside.any():
-        raise ValidationError(f"no ADM3 area of region {region!r} lies within {max_access_m:.0f} m of the "
-                              f"{network_key} road network (no road access); choose the region the network covers")
+        raise ValidationError(f"no demand point of {region_text} lies within {max_access_m:.0f} m of the "
+                              f"{network_key} road network (no road access); choose the area the network covers")
     codes = points.loc[inside, "adm3_code"].tolist()
     demand_nodes = snapped.loc[inside, "node"].tolist()
-    if weights_by_code is not None:
+    if weights_by_code is not None and demand_points is None:
         weights = np.array([float(weights_by_code.get(c, 0.0)) for c in codes])
         unit = "EVs"
     else:
-        weights = adm3.set_index("adm3_code").loc[codes, "households"].to_numpy(dtype=float)
-        unit = "households"
+        weights = points.loc[inside, "weight"].to_numpy(dtype=float)
+        unit = weight_column if demand_points is not None else "households"
     nodes = sorted(G.nodes)
     rng = np.random.default_rng(seed)
-    site_nodes = set(rng.choice(nodes, size=min(n_candidates, len(nodes)), replace=False).tolist())
+    if candidate_points is not None:
+        near = network.snap_points(G, candidate_points, max_snap_distance_m=1e12)
+        near = near[near["snap_distance_m"] <= max_access_m]
+        if near.empty:
+            raise ValidationError(f"no uploaded candidate site lies within {max_access_m:.0f} m of the {network_key} "
+                                  "road network; upload sites inside the network's area")
+        site_nodes = set(near["node"].tolist())
+    else:
+        site_nodes = set(rng.choice(nodes, size=min(n_candidates, len(nodes)), replace=False).tolist())
     existing: list[Any] = []
     if lock_existing:
         kepco = data.load_kepco_ev_stations()

@@ -48,6 +48,7 @@ from .fleet import VEHICLES, actual_stock, vehicle_parameter
 
 __all__ = [
     "LEVELS",
+    "size_site",
     "DemandParameters",
     "largest_remainder",
     "allocate_to_regions",
@@ -667,3 +668,26 @@ def queue_capacity(
         else:
             high = middle
     return low
+
+
+def size_site(vehicles_per_day: float, vehicle: str, *, service_min: float, max_wait_probability: float = 0.2,
+              max_mean_wait_min: float = 10.0) -> tuple[int, float]:
+    """Plugs (or dispensers) for one site from the vehicles it serves per day, and their capacity.
+
+    The design-hour share of the daily vehicles (``design_hour_share`` in
+    ``data/vehicle_parameters.csv``) arrive as a Poisson stream; :func:`size_servers` gives
+    the fewest servers meeting the waiting limits.
+
+    Returns
+    -------
+    servers, capacity_vehicles_per_h
+        At least one server; capacity = servers x 60 / ``service_min``.
+    """
+    from .fleet import vehicle_parameter
+
+    arrivals = vehicles_per_day * vehicle_parameter("design_hour_share", vehicle)
+    if arrivals <= 0:
+        return 1, 60.0 / service_min
+    sized = size_servers(arrivals, service_min, max_wait_probability=max_wait_probability,
+                         max_mean_wait_min=max_mean_wait_min)
+    return sized.servers, sized.servers * 60.0 / service_min

@@ -25,13 +25,13 @@ from .city import city_graph, city_instance, service_areas
 from ._errors import ValidationError
 from ._io import staged_dir
 from .costs import cost_matrix
-from .demand import infrastructure_need, size_servers
+from .demand import infrastructure_need, size_site
 from .export import to_geojson
 from .fleet import actual_stock, load_targets, project_fleet, vehicle_parameter
 from .scenario import SCENARIO_DIR, Layer, Scenario, load_scenario
 from .siting import FRLM, MCLP, mclp_rollout, shortest_paths
 
-__all__ = ["PlanOutputs", "run_plan", "resolve_scenario"]
+__all__ = ["PlanOutputs", "run_plan", "resolve_scenario", "cached_plan", "cache_dir"]
 
 OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 _SIMPLIFY_M = {"sido": 500.0, "sigungu": 200.0, "adm3": 20.0}
@@ -110,15 +110,6 @@ def _regions(scenario: Scenario, fleet: dict[int, float]) -> tuple[gpd.GeoDataFr
     return gpd.GeoDataFrame(merged, geometry="geometry", crs=polygons.crs), table
 
 
-def _sizing(weight_vehicles_per_day: float, vehicle: str, *, service_min: float) -> tuple[int, float]:
-    """Plugs (or dispensers) for a site from its daily demand, and their capacity (vehicles/h)."""
-    arrivals = weight_vehicles_per_day * vehicle_parameter("design_hour_share", vehicle)
-    if arrivals <= 0:
-        return 1, 0.0
-    sized = size_servers(arrivals, service_min, max_wait_probability=0.2, max_mean_wait_min=10.0)
-    return sized.servers, sized.servers * 60.0 / service_min
-
-
 def _point_frame(rows: list[dict], crs: str = "EPSG:4326") -> gpd.GeoDataFrame:
     frame = pd.DataFrame(rows)
     geometry = [Point(lon, lat) for lon, lat in zip(frame["lon"], frame["lat"])] if len(frame) else []
@@ -158,7 +149,7 @@ def _frlm_layer(scenario: Scenario, layer: Layer, cache: dict, time_limit_s: flo
     capacity_kg = float(scenario.demand.station_capacity_kg_per_day)
     # dispensers for a station running at its design capacity: fills/day -> design-hour arrivals -> Erlang C
     fills_per_day = capacity_kg * scenario.demand.station_utilisation / vehicle_parameter("fill_kg", "fcev")
-    dispensers, _ = _sizing(fills_per_day, "fcev", service_min=vehicle_parameter("dispenser_fill_minutes", "fcev"))
+    dispensers, _ = size_site(fills_per_day, "fcev", service_min=vehicle_parameter("dispenser_fill_minutes", "fcev"))
     rows = []
     for node in result.sites:
         status = "existing" if node in existing_nodes else "new"
@@ -253,7 +244,7 @@ def _mclp_layer(scenario: Scenario, layer: Layer, cache: dict, regions_table: pd
     rows, coverage = [], []
     for site in result.sites:
         j = position[site]
-        plugs, capacity = _sizing(served.get(site, 0.0) * stop_share, "ev",
+        plugs, capacity = size_site(served.get(site, 0.0) * stop_share, "ev",
                                   service_min=vehicle_parameter("fast_charge_minutes", "ev"))
         lon, lat = site_lonlat[j]
         status = "existing" if site in existing else "new"
@@ -516,3 +507,30 @@ def run_plan(scenario: Scenario | str | Path, out: str | Path, *, overwrite: boo
         steps.close()
     files = {name: out / name for name in _FILES}
     return PlanOutputs(out, files, summary, time.perf_counter() - start, layer_seconds)
+
+
+def cache_dir() -> Path:
+    """Folder of cached plan outputs: ``MOBILITY_PLAN_CACHE_DIR`` or ``~/.cache/mobility_plan``."""
+    import os
+
+    return Path(os.environ.get("MOBILITY_PLAN_CACHE_DIR", Path.home() / ".cache" / "mobility_plan"))
+
+
+def cached_plan(scenario: str | Path, *, root: Path | None = None, progress: bool = False) -> PlanOutputs:
+    """The outputs of a scenario, run once and reused while the scenario file and code version stay the same.
+
+    The cache key is the SHA-256 of the scenario file and the package version; a cached
+    folder is complete by construction (outputs are renamed into place only after a whole run).
+    """
+    import hashlib
+
+    from . import __version__
+
+    path = resolve_scenario(scenario)
+    digest = hashlib.sha256(path.read_bytes() + __version__.encode()).hexdigest()[:16]
+    out = (root or cache_dir()) / "plans" / f"{path.stem}-{digest}"
+    summary_file = out / "summary.json"
+    if summary_file.is_file():
+        summary = json.loads(summary_file.read_text(encoding="utf-8"))
+        return PlanOutputs(out, {name: out / name for name in _FILES}, summary, 0.0, {})
+    return run_plan(path, out, overwrite=True, progress=progress)

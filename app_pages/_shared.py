@@ -1,0 +1,113 @@
+"""Cached loaders and small rendering helpers shared by the pages (no domain logic: it calls the library)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from mobility_plan import MobilityPlanError, census, demand, fleet, maps
+from mobility_plan.city import city_instance
+from mobility_plan.explore import ev_weights_by_year, expressway_inputs
+from mobility_plan.plan import cached_plan
+from mobility_plan.scenario import load_scenario, shipped_scenarios
+from mobility_plan.siting import FRLM
+
+YEARS = list(range(2022, 2031))
+
+
+@st.cache_data
+def scenario_names() -> list[str]:
+    return [p.stem for p in shipped_scenarios()]
+
+
+@st.cache_resource
+def scenario(name: str):
+    from mobility_plan.plan import resolve_scenario
+
+    return load_scenario(resolve_scenario(name))
+
+
+def current() -> tuple[Any, int]:
+    """The scenario and year chosen in the sidebar."""
+    name = st.session_state.get("scenario", "korea_2030")
+    return scenario(name), int(st.session_state.get("year", 2030))
+
+
+@st.cache_data(show_spinner="Projecting the fleet…")
+def projection(vehicle: str, target: float, target_year: int) -> pd.DataFrame:
+    return fleet.project_fleet(vehicle, max(2030, target_year), target=target, target_year=target_year)
+
+
+@st.cache_data
+def targets() -> pd.DataFrame:
+    return fleet.load_targets()
+
+
+@st.cache_data(show_spinner="Allocating the fleet and its need…", max_entries=64)
+def need_layer(vehicle: str, national: float, year: int, level: str, tolerance_m: float) -> gpd.GeoDataFrame:
+    frame = demand.need_map(vehicle, national, year=year, level=level)
+    frame["geometry"] = frame.geometry.simplify(tolerance_m)
+    return frame.to_crs("EPSG:4326")
+
+
+@st.cache_resource(show_spinner="Loading census polygons…")
+def census_level(level: str) -> gpd.GeoDataFrame:
+    return census.load_census_level(level)
+
+
+@st.cache_data(show_spinner="Allocating EVs to census areas…")
+def ev_weights(year: int) -> dict[str, float]:
+    return ev_weights_by_year(year)
+
+
+@st.cache_resource(show_spinner="Building the city network and travel times…")
+def city(network_key: str, region: str | None, n_candidates: int) -> Any:
+    return city_instance(network_key, region, n_candidates=n_candidates)
+
+
+@st.cache_data(show_spinner="Drawing the road network…")
+def road_segments(network_key: str) -> "pd.DataFrame":
+    return maps.graph_segments(city(network_key, "11", 400).graph)
+
+
+@st.cache_resource(show_spinner="Loading the expressway network and OD paths…")
+def expressway() -> Any:
+    return expressway_inputs()
+
+
+@st.cache_resource(show_spinner="Generating refuelling sets for this range…", max_entries=8)
+def frlm(range_km: float) -> FRLM:
+    inputs = expressway()
+    return FRLM.from_paths(inputs.paths, range_km=range_km, p=len(inputs.existing_nodes),
+                           existing=list(inputs.existing_nodes))
+
+
+@st.cache_resource(show_spinner="Running the scenario (once; then it is cached on disk)…", max_entries=8)
+def plan(name: str) -> Any:
+    return cached_plan(name)
+
+
+def show_map(deck: Any, legend: str, *, caption: str = "", key: str | None = None) -> None:
+    """The map on the left, its legend on the right (every map has one)."""
+    left, right = st.columns([4, 1])
+    with left:
+        st.pydeck_chart(deck, height=520, key=key)
+    with right:
+        st.html(legend)
+    if caption:
+        st.caption(caption)
+
+
+def guarded(function, *args, **kwargs):
+    """Call the library; a planning error becomes a message on the page, not a stack trace."""
+    try:
+        return function(*args, **kwargs)
+    except MobilityPlanError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+__all__ = ["YEARS", "current", "maps"]

@@ -1,0 +1,40 @@
+"""Export: download a scenario's GeoJSON layouts and report, and the layouts solved on the city and hydrogen pages."""
+
+import geopandas as gpd
+import streamlit as st
+
+from app_pages import _shared as shared
+from mobility_plan.export import geojson_bytes
+
+st.title("Export")
+scenario, _ = shared.current()
+st.subheader(f"Scenario {scenario.name}")
+plan = shared.guarded(shared.plan, scenario.name)
+st.caption(f"Outputs of `mobility-plan plan {scenario.name}` (RFC 7946 GeoJSON, WGS84 lon/lat), cached in "
+           f"`{plan.directory}`.")
+mime = {".geojson": "application/geo+json", ".json": "application/json", ".md": "text/markdown", ".png": "image/png"}
+columns = st.columns(4)
+for k, (name, path) in enumerate(sorted(plan.files.items())):
+    size_kb = path.stat().st_size / 1e3
+    columns[k % 4].download_button(f"{name} ({size_kb:,.0f} kB)", path.read_bytes(), file_name=f"{scenario.name}_{name}",
+                                   mime=mime.get(path.suffix, "application/octet-stream"), key=f"dl_{name}")
+with st.expander("report.md"):
+    st.markdown(plan.files["report.md"].read_text(encoding="utf-8").replace("![map](map.png)", ""))
+
+st.subheader("Layouts from this session")
+city = st.session_state.get("city_layout")
+if city is None:
+    st.info("Open 'EV charging (city)' to solve a city layout; it can then be downloaded here.")
+else:
+    frame = gpd.GeoDataFrame(city.sites, geometry=gpd.points_from_xy(city.sites["lon"], city.sites["lat"]),
+                             crs="EPSG:4326")
+    st.download_button(f"city sites ({len(frame)} sites, GeoJSON)", geojson_bytes(frame, sort_by=["status", "node"]),
+                       file_name="city_sites.geojson", mime="application/geo+json", key="dl_city")
+h2 = st.session_state.get("h2_layout")
+if h2 is None:
+    st.info("Open 'Hydrogen stations (national)' to solve a rollout; it can then be downloaded here.")
+else:
+    frame = gpd.GeoDataFrame(h2.stations, geometry=gpd.points_from_xy(h2.stations["lon"], h2.stations["lat"]),
+                             crs="EPSG:4326")
+    st.download_button(f"hydrogen stations ({len(frame)}, GeoJSON)", geojson_bytes(frame, sort_by=["status", "node"]),
+                       file_name="h2_stations.geojson", mime="application/geo+json", key="dl_h2")
