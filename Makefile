@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: plan test bench app clean
+.PHONY: plan test bench app sweep clean
 
 $(STAMP): pyproject.toml requirements.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version'
@@ -26,10 +26,17 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_costs.py
 	$(BIN)/python benchmarks/validate_fleet.py
+	$(BIN)/python benchmarks/bench_app.py
+	$(BIN)/python benchmarks/bench_notebooks.py
+	$(BIN)/python benchmarks/bench_sweep.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build src/*.egg-info
 
 ## app: start the Streamlit app on http://localhost:8501
 app: $(STAMP)
-	$(BIN)/streamlit run app.py
+	$(BIN)/streamlit run app.py --server.headless false
+
+## sweep: run the shipped 16-run hydrogen sweep on a local Dask cluster (outputs/sweep)
+sweep: $(STAMP)
+	$(BIN)/mobility-plan sweep h2_range_stations --out outputs/sweep --overwrite

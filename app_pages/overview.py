@@ -22,8 +22,8 @@ actual = series[series["kind"] == "actual"]
 at_year = series.loc[series["year"] == year, "stock_vehicles"]
 last_actual = actual.iloc[-1]
 cols = st.columns(4)
-cols[0].metric(f"{label} registered, end {int(last_actual['year'])} (vehicles)", f"{last_actual['stock_vehicles']:,.0f}")
-cols[1].metric(f"{label} in {year} on the scenario curve (vehicles)", f"{float(at_year.iloc[0]):,.0f}")
+cols[0].metric(f"Registered, end {int(last_actual['year'])} (vehicles)", f"{last_actual['stock_vehicles']:,.0f}")
+cols[1].metric(f"Scenario fleet {year} (vehicles)", f"{float(at_year.iloc[0]):,.0f}")
 cols[2].metric(f"Target {scenario.fleet.target_year} (vehicles)", f"{scenario.fleet.target_vehicles:,.0f}")
 need = shared.need_layer(vehicle, float(at_year.iloc[0]), year, "sido", 500.0)
 unit = str(need["need_unit"].iloc[0])
@@ -33,12 +33,13 @@ cols[3].metric(f"Need in {year} ({unit})", f"{need['need'].sum():,.0f}",
 
 st.subheader(f"{label}: registered stock, scenario curve and targets (vehicles)")
 lines = series.assign(series=series["kind"].map({"actual": "registered", "projected": "scenario curve"}))
+colors = alt.Scale(domain=["registered", "scenario curve", "target"], range=["#1f77b4", "#7fb8e8", "crimson"])
 chart = alt.Chart(lines).mark_line(point=True).encode(
     x=alt.X("year:O", title="year"), y=alt.Y("stock_vehicles:Q", title="vehicles"),
-    color=alt.Color("series:N", title="series"),
+    color=alt.Color("series:N", title="series", scale=colors),
     tooltip=[alt.Tooltip("year:O"), alt.Tooltip("stock_vehicles:Q", format=",.0f", title="vehicles")])
-stars = alt.Chart(marks.assign(series="target")).mark_point(shape="diamond", size=160, filled=True, color="crimson").encode(
-    x="year:O", y="value:Q", tooltip=[alt.Tooltip("year:O"), alt.Tooltip("value:Q", format=",.0f", title="target (vehicles)"),
+stars = alt.Chart(marks.assign(series="target")).mark_point(shape="diamond", size=160, filled=True).encode(
+    x="year:O", y="value:Q", color=alt.Color("series:N", scale=colors), tooltip=[alt.Tooltip("year:O"), alt.Tooltip("value:Q", format=",.0f", title="target (vehicles)"),
                                       alt.Tooltip("status:N"), alt.Tooltip("source:N")])
 st.altair_chart(chart + stars, width="stretch")
 st.caption("Diamonds: policy targets (data/targets.csv, each with its source). Registered stock: Ministry of Land, "
@@ -48,6 +49,7 @@ st.subheader(f"{year} by province")
 table = pd.DataFrame(need.drop(columns="geometry"))[["region_en", "vehicles", "energy_per_day", "need", "existing",
                                                      "deficit"]]
 energy_unit = str(need["energy_unit"].iloc[0])
+table = table.round({"energy_per_day": 0})
 table.columns = ["province", f"{label} (vehicles)", f"energy ({energy_unit})", f"need ({unit})",
                  f"existing ({unit})", f"deficit ({unit})"]
 st.dataframe(table.sort_values(table.columns[1], ascending=False), hide_index=True, width="stretch",

@@ -40,15 +40,15 @@ def test_overview_kpis_follow_the_sidebar_scenario(shared_data):
     at = _page("overview")
     assert at.title[0].value == "Overview"
     metrics = _metrics(at)
-    assert metrics["fuel-cell cars registered, end 2025 (vehicles)"] == "45,000"
+    assert metrics["Registered, end 2025 (vehicles)"] == "45,000"
     assert metrics["Target 2030 (vehicles)"] == "850,000"
     assert len(at.get("vega_lite_chart")) == 1
     at.sidebar.selectbox(key="scenario").set_value("seoul_central_ev").run()
     metrics = _metrics(at)
-    assert metrics["EVs registered, end 2025 (vehicles)"] == "899,000"
+    assert metrics["Registered, end 2025 (vehicles)"] == "899,000"
     assert metrics["Target 2030 (vehicles)"] == "4,200,000"
     at.sidebar.select_slider(key="year").set_value(2026).run()
-    assert "EVs in 2026 on the scenario curve (vehicles)" in _metrics(at)
+    assert "Scenario fleet 2026 (vehicles)" in _metrics(at)
 
 
 def test_fleet_page_choropleth_with_legend_and_levels(shared_data):

@@ -20,13 +20,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("MOBILITY_PLAN_CHROMIUM", "/usr/bin/chromium")
-PAGES = [  # url path, title, has a map
-    ("", "Overview", False),
-    ("fleet", "Fleet & demand", True),
-    ("city", "EV charging (city)", True),
-    ("hydrogen", "Hydrogen stations (national)", True),
-    ("compare", "Compare scenarios", False),
-    ("export", "Export", False),
+PAGES = [  # url path, title, has a map, text of the page's last section
+    ("", "Overview", False, "2030 by province"),
+    ("fleet", "Fleet & demand", True, "Table"),
+    ("city", "EV charging (city)", True, "Sites"),
+    ("hydrogen", "Hydrogen stations (national)", True, "Flow refuelled by period (%)"),
+    ("compare", "Compare scenarios", False, "Maps"),
+    ("export", "Export", False, "Layouts from this session"),
 ]
 
 
@@ -79,11 +79,12 @@ def test_every_page_in_chromium(server, tmp_path):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
                                                                     "--use-gl=swiftshader"])
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
-        for path, title, has_map in PAGES:
+        for path, title, has_map, last in PAGES:
             page.goto(f"{server}/{path}", wait_until="domcontentloaded")
             page.get_by_role("heading", name=title).first.wait_for(timeout=180_000)
-            # wait until the script run has finished (the status widget disappears)
-            page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+            # the script run has finished when the last section is there and no spinner is left
+            page.get_by_text(last, exact=True).first.wait_for(timeout=300_000)
+            page.wait_for_function("() => !document.querySelector('[data-testid=\"stSpinner\"]')",
                                    timeout=180_000)
             if has_map:
                 page.locator("[data-testid='stDeckGlJsonChart'] canvas").first.wait_for(timeout=60_000)
@@ -96,4 +97,35 @@ def test_every_page_in_chromium(server, tmp_path):
             shot = folder / f"{path or 'overview'}.png"
             page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 10_000
+        browser.close()
+
+
+def test_upload_in_the_browser_gives_a_clear_message(server, tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    bad = tmp_path / "metres_as_degrees.geojson"
+    gpd.GeoDataFrame({"weight": [5.0, 7.0]}, geometry=[Point(955000, 1950000), Point(956000, 1951000)],
+                     crs="EPSG:4326").to_file(bad, driver="GeoJSON")
+    good = tmp_path / "demand.geojson"
+    gpd.GeoDataFrame({"weight": [50.0, 70.0, 20.0]},
+                     geometry=[Point(126.978, 37.566), Point(126.990, 37.570), Point(126.970, 37.575)],
+                     crs="EPSG:4326").to_file(good, driver="GeoJSON")
+    folder = _shots(tmp_path)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        page.goto(f"{server}/city", wait_until="domcontentloaded")
+        page.get_by_role("heading", name="EV charging (city)").first.wait_for(timeout=180_000)
+        page.get_by_text("Upload your own demand layer").click()
+        uploader = page.locator("[data-testid='stFileUploaderDropzoneInput']").first
+        uploader.set_input_files(str(bad))
+        page.get_by_text("outside South Korea").first.wait_for(timeout=60_000)
+        assert page.locator("[data-testid='stException']").count() == 0
+        page.screenshot(path=str(folder / "city_bad_upload.png"), full_page=True)
+        uploader.set_input_files(str(good))
+        page.get_by_text("Demand layer demand.geojson: 3 features").first.wait_for(timeout=60_000)
+        page.locator(".mp-legend").first.wait_for(timeout=30_000)
+        assert page.locator("[data-testid='stException']").count() == 0
         browser.close()

@@ -8,8 +8,8 @@ empty or invalid geometry, wrong geometry type, missing or negative weight colum
 
 from __future__ import annotations
 
-import io
-from pathlib import PurePath
+import tempfile
+from pathlib import Path, PurePath
 
 import geopandas as gpd
 import numpy as np
@@ -65,7 +65,10 @@ def read_upload(content: bytes, filename: str, *, geometry: str = "any", weight_
     if not content:
         raise ValidationError(f"{filename} is empty; upload a file with features")
     try:
-        frame = gpd.read_file(io.BytesIO(content), engine="pyogrio")
+        with tempfile.TemporaryDirectory(prefix="mobility-plan-upload-") as folder:
+            path = Path(folder) / f"upload{suffix}"  # the reader needs the right extension (GPKG)
+            path.write_bytes(content)
+            frame = gpd.read_file(path, engine="pyogrio")
     except Exception as exc:  # noqa: BLE001 - any reader failure becomes one clear message
         raise ValidationError(f"{filename} cannot be read as {_FORMATS[suffix]} ({str(exc).splitlines()[0][:200]}); "
                               "check that the file is complete and in that format") from exc
