@@ -432,7 +432,10 @@ class FRLM:
         lower = np.tile(np.concatenate([self.existing.astype(float), np.zeros(n_sets + n_paths)]), periods)
         upper = np.tile(np.concatenate([self.candidates.astype(float), np.ones(n_sets + n_paths)]), periods)
         h.addVars(n_cols, lower, upper)
-        cost = np.concatenate([np.concatenate([np.zeros(n_nodes), st.set_flow, st.path_flow]) * factor
+        # flows are ~1e8 vehicles: the objective is scaled to shares of the total flow, otherwise
+        # HiGHS reports a badly scaled problem and its simplex runs several times slower
+        scale = self._objective_scale()
+        cost = np.concatenate([np.concatenate([np.zeros(n_nodes), st.set_flow, st.path_flow]) * factor * scale
                                for factor in factors])
         h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), cost)
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
@@ -498,6 +501,11 @@ class FRLM:
             found_k.append(st.pair_set[first][violated])
             found_t.append(np.full(int(violated.sum()), t))
         return np.concatenate(found_t), np.concatenate(found_q), np.concatenate(found_k)
+
+    def _objective_scale(self) -> float:
+        """Factor that turns flow volumes into shares of the total flow (HiGHS objective scaling)."""
+        total = float(self.structure.set_flow.sum() + self.structure.path_flow.sum())
+        return 1.0 / total if total > 0 else 1.0
 
     def _objective_of(self, solution: np.ndarray, layout, factors: Sequence[float]) -> float:
         st = self.structure
@@ -569,7 +577,7 @@ class FRLM:
                 if true_value > value or best_x is None and true_value >= value:
                     best_x, value = x, true_value
                 if model_status in ("kOptimal", "kTimeLimit"):
-                    bound = min(bound, float(info.mip_dual_bound))
+                    bound = min(bound, float(info.mip_dual_bound) / self._objective_scale())
                 periods_v, paths_v, sets_v = self._violated(solution, layout)
                 if len(paths_v):
                     found_t.append(periods_v)
