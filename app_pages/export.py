@@ -22,19 +22,14 @@ with st.expander("report.md"):
     st.markdown(plan.files["report.md"].read_text(encoding="utf-8").replace("![map](map.png)", ""))
 
 st.subheader("Layouts from this session")
-city = st.session_state.get("city_layout")
-if city is None:
-    st.info("Open 'EV charging (city)' to solve a city layout; it can then be downloaded here.")
-else:
-    frame = gpd.GeoDataFrame(city.sites, geometry=gpd.points_from_xy(city.sites["lon"], city.sites["lat"]),
-                             crs="EPSG:4326")
-    st.download_button(f"city sites ({len(frame)} sites, GeoJSON)", geojson_bytes(frame, sort_by=["status", "node"]),
-                       file_name="city_sites.geojson", mime="application/geo+json", key="dl_city")
-h2 = st.session_state.get("h2_layout")
-if h2 is None:
-    st.info("Open 'Hydrogen stations (national)' to solve a rollout; it can then be downloaded here.")
-else:
-    frame = gpd.GeoDataFrame(h2.stations, geometry=gpd.points_from_xy(h2.stations["lon"], h2.stations["lat"]),
-                             crs="EPSG:4326")
-    st.download_button(f"hydrogen stations ({len(frame)}, GeoJSON)", geojson_bytes(frame, sort_by=["status", "node"]),
-                       file_name="h2_stations.geojson", mime="application/geo+json", key="dl_h2")
+solved = [("city_layout", "EV charging (city)", "city sites", "city_sites.geojson", "sites"),
+          ("h2_layout", "Hydrogen stations (national)", "hydrogen stations", "h2_stations.geojson", "stations")]
+for key, page, label, file_name, attribute in solved:
+    layout = st.session_state.get(key)
+    if layout is None:
+        st.info(f"Open '{page}' to solve a layout; it can then be downloaded here.")
+        continue
+    table = getattr(layout, attribute)
+    frame = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table["lon"], table["lat"]), crs="EPSG:4326")
+    st.download_button(f"{label} ({len(frame)}, GeoJSON)", geojson_bytes(frame, sort_by=["status", "node"]),
+                       file_name=file_name, mime="application/geo+json", key=f"dl_{key}")

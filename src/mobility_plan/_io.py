@@ -7,14 +7,15 @@ import io
 import os
 import shutil
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
-from ._errors import DataSourceError
+from ._errors import DataSourceError, ValidationError
 
-__all__ = ["read_text", "read_csv_text", "atomic_path", "write_bytes_atomic", "staged_dir"]
+__all__ = ["read_text", "read_csv_text", "atomic_path", "write_bytes_atomic", "staged_dir", "read_toml"]
 
 #: Encodings tried, in order, when a file's encoding is not declared.
 _FALLBACK_ENCODINGS = ("utf-8-sig", "cp949")
@@ -177,3 +178,14 @@ def staged_dir(out: Path) -> Iterator[Path]:
     finally:
         if staging.exists():
             shutil.rmtree(staging)
+
+
+def read_toml(path: Path) -> dict:
+    """Parse a UTF-8 TOML file; a bad encoding or syntax is a :class:`ValidationError` naming the file."""
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"{path} is not UTF-8 text ({exc}); save it as UTF-8") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationError(f"{path} is not valid TOML: {exc}") from exc

@@ -11,13 +11,13 @@ named as such).
 from __future__ import annotations
 
 import difflib
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from ._errors import ValidationError
+from ._io import read_toml
 from .demand import DemandParameters
 from .fleet import MODELS, VEHICLES, actual_stock
 
@@ -278,12 +278,7 @@ def load_scenario(path: Path | str) -> Scenario:
     if not path.is_file():
         shipped = ", ".join(p.name for p in shipped_scenarios())
         raise ValidationError(f"scenario file {path} does not exist; shipped scenarios: {shipped}")
-    try:
-        content = tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ValidationError(f"{path} is not UTF-8 text ({exc}); save it as UTF-8") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ValidationError(f"{path} is not valid TOML: {exc}") from exc
+    content = read_toml(path)
     return scenario_from_dict(content, source=str(path))
 
 

@@ -32,7 +32,6 @@ import logging
 import re
 import tempfile
 import time
-import tomllib
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -42,7 +41,7 @@ from typing import Any
 import pandas as pd
 
 from ._errors import ValidationError
-from ._io import staged_dir, write_bytes_atomic
+from ._io import read_toml, staged_dir, write_bytes_atomic
 from .plan import resolve_scenario
 from .scenario import scenario_from_dict
 
@@ -152,10 +151,7 @@ def sweep_from_dict(content: dict[str, Any], *, source: str = "<dict>", base_dir
     base_name = str(head["base"])
     candidate = (base_dir / base_name) if base_dir is not None else Path(base_name)
     base = resolve_scenario(candidate if candidate.is_file() else base_name)
-    try:
-        base_content = tomllib.loads(base.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ValidationError(f"{source}: base scenario {base} cannot be read ({exc})") from exc
+    base_content = read_toml(base)
     scenario_from_dict(base_content, source=str(base))  # the base itself must be valid
     keep = head.get("layers")
     if keep is not None:
@@ -189,12 +185,7 @@ def load_sweep(path: str | Path) -> Sweep:
             names = sorted(p.stem for p in SWEEP_DIR.glob("*.toml"))
             raise ValidationError(f"sweep file {path} does not exist; shipped sweeps: {names}")
         path = shipped
-    try:
-        content = tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ValidationError(f"{path} is not UTF-8 text ({exc}); save it as UTF-8") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ValidationError(f"{path} is not valid TOML: {exc}") from exc
+    content = read_toml(path)
     return sweep_from_dict(content, source=str(path), base_dir=path.parent)
 
 
