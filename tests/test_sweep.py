@@ -96,4 +96,4 @@ def test_default_local_cluster_and_cli(tmp_path, capsys):
 def test_unreachable_scheduler_is_a_clear_error(tmp_path):
     sweep = sweep_from_dict(BACKCAST_GRID)
     with pytest.raises(ValidationError, match="cannot reach the Dask scheduler"):
-        run_sweep(sweep, None, scheduler="tcp://127.0.0.1:1", progress=False)
+        run_sweep(sweep, None, scheduler="tcp://127.0.0.1:1", progress=False, connect_timeout_s=3)

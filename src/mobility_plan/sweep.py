@@ -245,7 +245,7 @@ def _serial(runs: tuple[SweepRun, ...], time_limit_s: float | None) -> Iterator[
 
 
 def _distributed(runs: tuple[SweepRun, ...], time_limit_s: float | None, *, scheduler: str | None,
-                 workers: int) -> Iterator[dict[str, Any]]:
+                 workers: int, connect_timeout_s: float = 20.0) -> Iterator[dict[str, Any]]:
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError as exc:  # pragma: no cover - dask is a dependency
@@ -254,7 +254,7 @@ def _distributed(runs: tuple[SweepRun, ...], time_limit_s: float | None, *, sche
     cluster = None
     if scheduler:
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout=f"{connect_timeout_s}s")
         except OSError as exc:
             raise ValidationError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); check the address "
                                   "(tcp://HOST:8786) or leave --scheduler out to start a local cluster") from exc
@@ -280,7 +280,8 @@ def _distributed(runs: tuple[SweepRun, ...], time_limit_s: float | None, *, sche
 
 def run_sweep(sweep: Sweep | str | Path, out: str | Path | None = None, *, workers: int = 2,
               scheduler: str | None = None, overwrite: bool = False, progress: bool = True,
-              on_result: Callable[[dict[str, Any]], None] | None = None) -> SweepResult:
+              on_result: Callable[[dict[str, Any]], None] | None = None,
+              connect_timeout_s: float = 20.0) -> SweepResult:
     """Run every point of a sweep's grid and gather the results.
 
     Parameters
@@ -301,6 +302,8 @@ def run_sweep(sweep: Sweep | str | Path, out: str | Path | None = None, *, worke
         Show a progress bar of completed runs.
     on_result
         Called with each run's record as it completes (for a UI).
+    connect_timeout_s
+        How long to try reaching ``scheduler`` before giving up (seconds).
 
     Returns
     -------
@@ -319,7 +322,8 @@ def run_sweep(sweep: Sweep | str | Path, out: str | Path | None = None, *, worke
     from tqdm import tqdm
 
     if scheduler or workers > 0:
-        records = _distributed(sweep.runs, sweep.time_limit_s, scheduler=scheduler, workers=max(workers, 1))
+        records = _distributed(sweep.runs, sweep.time_limit_s, scheduler=scheduler, workers=max(workers, 1),
+                               connect_timeout_s=connect_timeout_s)
     else:
         records = _serial(sweep.runs, sweep.time_limit_s)
     collected = []
