@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
+from streamlit.testing.v1 import AppTest
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 

@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("MOBILITY_PLAN_CHROMIUM", "/usr/bin/chromium")
@@ -73,9 +74,8 @@ def _shots(tmp_path: Path) -> Path:
 
 
 def test_every_page_in_chromium(server, tmp_path):
-    playwright = pytest.importorskip("playwright.sync_api")
     folder = _shots(tmp_path)
-    with playwright.sync_playwright() as p:
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
                                                                     "--use-gl=swiftshader"])
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
@@ -101,7 +101,6 @@ def test_every_page_in_chromium(server, tmp_path):
 
 
 def test_upload_in_the_browser_gives_a_clear_message(server, tmp_path):
-    playwright = pytest.importorskip("playwright.sync_api")
     import geopandas as gpd
     from shapely.geometry import Point
 
@@ -113,7 +112,7 @@ def test_upload_in_the_browser_gives_a_clear_message(server, tmp_path):
                      geometry=[Point(126.978, 37.566), Point(126.990, 37.570), Point(126.970, 37.575)],
                      crs="EPSG:4326").to_file(good, driver="GeoJSON")
     folder = _shots(tmp_path)
-    with playwright.sync_playwright() as p:
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
         page.goto(f"{server}/city", wait_until="domcontentloaded")

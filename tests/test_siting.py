@@ -164,8 +164,8 @@ def seoul_instance(central_graph):
 
 
 def test_objectives_match_spopt(seoul_instance):
-    pulp = pytest.importorskip("pulp")
-    locate = pytest.importorskip("spopt.locate")
+    import pulp
+    import spopt.locate as locate
     cost, weights = seoul_instance
     solver = pulp.PULP_CBC_CMD(msg=False)
     ours = PMedian.from_cost_matrix(cost, weights, p=5).solve()
