@@ -8,7 +8,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from mobility_plan import MobilityPlanError, census, demand, fleet, maps
+from mobility_plan import MobilityPlanError, demand, fleet, maps
 from mobility_plan.city import city_instance
 from mobility_plan.explore import ev_weights_by_year, expressway_inputs
 from mobility_plan.plan import cached_plan
@@ -51,11 +51,6 @@ def need_layer(vehicle: str, national: float, year: int, level: str, tolerance_m
     frame = demand.need_map(vehicle, national, year=year, level=level)
     frame["geometry"] = frame.geometry.simplify(tolerance_m)
     return frame.to_crs("EPSG:4326")
-
-
-@st.cache_resource(show_spinner="Loading census polygons…")
-def census_level(level: str) -> gpd.GeoDataFrame:
-    return census.load_census_level(level)
 
 
 @st.cache_data(show_spinner="Allocating EVs to census areas…")
@@ -109,5 +104,3 @@ def guarded(function, *args, **kwargs):
         st.error(str(exc))
         st.stop()
 
-
-__all__ = ["YEARS", "current", "maps"]

@@ -49,6 +49,7 @@ from .fleet import VEHICLES, actual_stock, vehicle_parameter
 __all__ = [
     "LEVELS",
     "size_site",
+    "hydrogen_stations_on_network",
     "DemandParameters",
     "largest_remainder",
     "allocate_to_regions",
@@ -421,6 +422,26 @@ def existing_hydrogen_stations(level: str, year: int, *, commercial_only: bool =
         joined = gpd.sjoin(stations.to_crs(polygons.crs), polygons, how="left", predicate="within")
         counts = joined.groupby(_CODE[level]).size()
     return pd.DataFrame({"code": counts.index.astype(str), "existing": counts.to_numpy().astype("int64")})
+
+
+def hydrogen_stations_on_network(G: Any, *, max_snap_m: float = 3000.0) -> gpd.GeoDataFrame:
+    """Commercial hydrogen stations snapped to a road graph's nearest node.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The commercial stations with ``node``, ``snap_distance_m`` and ``on_network``
+        (snapped within ``max_snap_m`` metres).
+    """
+    from . import network
+
+    stations = data.load_hydrogen_stations()
+    stations = stations[stations["use"] == "commercial"].copy()
+    snapped = network.snap_points(G, stations, max_snap_distance_m=1e12)
+    stations["node"] = snapped["node"].to_numpy()
+    stations["snap_distance_m"] = snapped["snap_distance_m"].to_numpy()
+    stations["on_network"] = stations["snap_distance_m"] <= max_snap_m
+    return stations
 
 
 def infrastructure_need(

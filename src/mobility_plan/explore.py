@@ -56,7 +56,7 @@ class CityLayout:
 
 def solve_city(city: CityInstance, *, model: str = "mclp", new_sites: int = 10, radius_s: float = 120.0,
                keep_existing: bool = True, weights: Sequence[float] | np.ndarray | None = None,
-               extra_candidates: Sequence[Any] = (), time_limit_s: float = 10.0) -> CityLayout:
+               time_limit_s: float = 10.0) -> CityLayout:
     """Solve a city charger layout and size each site in plugs.
 
     Parameters
@@ -73,9 +73,8 @@ def solve_city(city: CityInstance, *, model: str = "mclp", new_sites: int = 10, 
         Lock the existing stations in as open sites.
     weights
         Demand weights per demand point (default: the instance's).
-    extra_candidates
-        Candidate nodes known not to be in ``city.site_nodes`` are rejected (use
-        :func:`mobility_plan.city.city_instance` with those nodes).
+    time_limit_s
+        Solver time limit (s).
 
     Returns
     -------
@@ -153,13 +152,9 @@ def expressway_inputs(first_year: int = 2026, *, snap_m: float = 3000.0) -> Expr
     G = network.graph_from_expressway()
     od = network.load_expressway_od(combine_directions=True).rename(columns={"vehicles": "flow"})
     paths = shortest_paths(G, od)
-    stations = data.load_hydrogen_stations()
-    stations = stations[stations["use"] == "commercial"].copy()
-    snapped = network.snap_points(G, stations, max_snap_distance_m=1e12)
-    stations["node"] = snapped["node"].to_numpy()
-    stations["snap_distance_m"] = snapped["snap_distance_m"].to_numpy()
-    on_network = stations[(stations["build_year"] <= first_year) & (stations["snap_distance_m"] <= snap_m)]
-    existing = tuple(sorted(int(n) for n in on_network["node"].unique()))
+    stations = demand.hydrogen_stations_on_network(G, max_snap_m=snap_m)
+    existing = tuple(sorted(int(n) for n in stations.loc[stations["on_network"]
+                                                         & (stations["build_year"] <= first_year), "node"].unique()))
     nodes = pd.DataFrame([(n, d["x"], d["y"], d.get("name", "")) for n, d in G.nodes(data=True)],
                          columns=["node", "lon", "lat", "name"]).set_index("node")
     edges = graph_segments(G)

@@ -128,11 +128,10 @@ def _frlm_layer(scenario: Scenario, layer: Layer, cache: dict, time_limit_s: flo
     G, od, paths = _expressway(cache)
     first_year = scenario.years[0]
     existing_nodes: list[int] = []
-    stations = data.load_hydrogen_stations()
-    stations = stations[(stations["use"] == "commercial") & (stations["build_year"] <= first_year)]
     if layer.lock_existing:
-        snapped = network.snap_points(G, stations, max_snap_distance_m=1e12)
-        existing_nodes = sorted(int(n) for n in snapped.loc[snapped["snap_distance_m"] <= 3000, "node"].unique())
+        stations = demand.hydrogen_stations_on_network(G)
+        kept = stations["on_network"] & (stations["build_year"] <= first_year)
+        existing_nodes = sorted(int(n) for n in stations.loc[kept, "node"].unique())
     budgets = [int(layer.budgets_by_year.get(year, 0)) for year in scenario.years]
     counts = [int(layer.counts_by_year[year]) for year in scenario.years] if layer.counts_by_year else None
     model = FRLM.from_paths(paths, range_km=layer.range_km, p=max(1, len(existing_nodes)),

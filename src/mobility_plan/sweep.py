@@ -42,7 +42,7 @@ import pandas as pd
 
 from ._errors import ValidationError
 from ._io import read_toml, staged_dir, write_bytes_atomic
-from .plan import resolve_scenario
+from .plan import resolve_scenario, run_plan
 from .scenario import scenario_from_dict
 
 __all__ = ["Sweep", "SweepRun", "SweepResult", "load_sweep", "sweep_from_dict", "run_sweep", "flatten_summary",
@@ -223,8 +223,6 @@ def _execute(run: SweepRun, time_limit_s: float | None) -> dict[str, Any]:
     record: dict[str, Any] = {"run_id": run.run_id, "status": "ok", "error": "", "files": {}}
     try:
         scenario = scenario_from_dict(run.content, source=f"sweep run {run.run_id}")
-        from .plan import run_plan
-
         with tempfile.TemporaryDirectory(prefix="mobility-plan-sweep-") as folder:
             out = Path(folder) / "run"
             result = run_plan(scenario, out, progress=False, time_limit_s=time_limit_s)
