@@ -403,7 +403,7 @@ def test_mclp_rollout_keeps_sites_open_and_beats_nothing():
         myopic += step.objective
         locked = list(step.sites)
     assert result.objective >= myopic - 1e-6
-    with pytest.raises(ValidationError, match="non-decreasing"):
+    with pytest.raises(ValidationError, match="must not decrease"):
         mclp_rollout(model, [4, 2])
 
 
@@ -470,3 +470,61 @@ def test_rollouts_accept_budgets():
     G, od = _random_network(0)
     frlm = FRLM.from_paths(shortest_paths(G, od), range_km=150, p=1)
     assert frlm.solve_rollout(budgets=[1, 1]).details["counts"] == {0: 1, 1: 2}
+
+
+def test_pmedian_rollout_matches_brute_force():
+    from mobility_plan.siting import pmedian_rollout
+
+    rng = np.random.default_rng(12)
+    cost = rng.random((30, 8)) * 100
+    cost[rng.random(cost.shape) < 0.2] = np.inf  # some pairs unreachable
+    cost[:, 0] = rng.random(30) * 100 + 50        # the existing site reaches everyone (feasible from the start)
+    weights_by_period = np.stack([rng.integers(1, 10, 30), rng.integers(1, 30, 30)]).astype(float)
+    model = PMedian.from_cost_matrix(cost, weights_by_period[0], p=1, existing=[0])
+    result = pmedian_rollout(model, [2, 4], periods=[2026, 2030], weights_by_period=weights_by_period)
+    assert result.status == "optimal"
+
+    def weighted(sites, w):
+        return float(w @ cost[:, sorted(sites)].min(axis=1))
+
+    best = min(weighted({0, a}, weights_by_period[0]) + weighted({0, a, b, c}, weights_by_period[1])
+               for a in range(1, 8) for b, c in itertools.combinations([j for j in range(1, 8) if j != a], 2))
+    assert result.objective == pytest.approx(best)
+    opened = result.details["opened_by_period"]
+    assert len(opened[2026]) == 1 and len(opened[2030]) == 2 and 0 in result.sites
+    assert not set(opened[2026]) & set(opened[2030])
+    assert result.objective <= result.details["heuristic_objective"] + 1e-9
+    assert sum(result.details["weighted_cost_by_period"].values()) == pytest.approx(result.objective)
+    # budgets give the same plan as the equivalent counts
+    by_budget = pmedian_rollout(model, budgets=[1, 2], periods=[2026, 2030], weights_by_period=weights_by_period)
+    assert by_budget.objective == pytest.approx(result.objective)
+    with pytest.raises(ValidationError, match="must not decrease"):
+        pmedian_rollout(model, [4, 2])
+    with pytest.raises(ValidationError, match="below the 1 existing"):
+        pmedian_rollout(model, [0, 2])
+    with pytest.raises(ValidationError, match="no site at all"):
+        pmedian_rollout(model, budgets=[0, 0])
+    with pytest.raises(ValidationError, match="weights_by_period"):
+        pmedian_rollout(model, [2, 3], weights_by_period=weights_by_period[:, :5])
+
+
+def test_pmedian_rollout_beats_myopic_plan():
+    from mobility_plan.siting import pmedian_rollout
+
+    rng = np.random.default_rng(13)
+    points = rng.random((60, 2)) * 100
+    sites = rng.random((12, 2)) * 100
+    cost = np.linalg.norm(points[:, None, :] - sites[None, :, :], axis=2)
+    # demand shifts from the west in the first period to the east in the last
+    early = np.where(points[:, 0] < 50, 10.0, 1.0)
+    late = np.where(points[:, 0] < 50, 1.0, 10.0)
+    model = PMedian.from_cost_matrix(cost, early, p=1)
+    result = pmedian_rollout(model, [2, 3, 5], weights_by_period=[early, (early + late) / 2, late])
+    myopic, locked = 0.0, []
+    for count, w in zip((2, 3, 5), (early, (early + late) / 2, late)):
+        step = PMedian.from_cost_matrix(cost, w, p=count, existing=locked).solve()
+        myopic += step.objective
+        locked = list(step.sites)
+    assert result.objective <= myopic + 1e-6
+    assert result.gap <= 1e-4
+    assert list(np.cumsum([len(v) for v in result.details["opened_by_period"].values()])) == [2, 3, 5]

@@ -11,9 +11,9 @@ from .center import PCenter
 from .capacitated import CapacitatedSiting
 from .coverage import LSCP, MCLP, mclp_rollout
 from .frlm import FRLM, FlowPaths, shortest_paths
-from .median import PMedian
+from .median import PMedian, pmedian_rollout
 
 __all__ = [
     "SitingResult", "MilpProblem", "SolverOutcome", "highs_solver", "LSCP", "MCLP", "PMedian", "PCenter", "FRLM",
-    "FlowPaths", "shortest_paths", "CapacitatedSiting", "mclp_rollout",
+    "FlowPaths", "shortest_paths", "CapacitatedSiting", "mclp_rollout", "pmedian_rollout",
 ]

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._errors import ValidationError
 
-__all__ = ["SitingResult", "check_cost_matrix", "check_weights", "check_p", "check_ids", "rollout_counts"]
+__all__ = ["SitingResult", "check_cost_matrix", "check_weights", "check_p", "check_ids", "rollout_counts", "rollout_periods"]
 
 
 @dataclass(frozen=True)
@@ -143,3 +143,28 @@ def rollout_counts(counts: Sequence[int] | None, budgets: Sequence[int] | None, 
             raise ValidationError("the budgets open no site at all; give at least one period a budget > 0")
         return [existing + int(total) for total in np.cumsum(values)]
     return [int(c) for c in counts]
+
+
+def rollout_periods(counts: Sequence[int] | None, budgets: Sequence[int] | None, periods: Sequence[Any] | None, *,
+                    existing: int, candidates: int) -> tuple[list[int], list[Any]]:
+    """Checked cumulative counts and period labels of a multi-period rollout.
+
+    Counts come from :func:`rollout_counts`; they must not decrease (a site opened stays
+    open), start at or above the ``existing`` sites (which stay open) and not exceed the
+    ``candidates``. Labels default to 0..T-1.
+    """
+    values = rollout_counts(counts, budgets, existing)
+    labels = list(range(len(values))) if periods is None else list(periods)
+    if not values or len(labels) != len(values):
+        raise ValidationError(f"counts and periods must have one value per period; got {len(values)} count(s) and "
+                              f"{len(labels)} period(s)")
+    if any(b < a for a, b in zip(values, values[1:])):
+        raise ValidationError(f"counts must not decrease (sites stay open), got {values}")
+    if values[0] < existing:
+        raise ValidationError(f"the first period's count {values[0]} is below the {existing} existing sites, "
+                              "which stay open")
+    if values[-1] > candidates:
+        raise ValidationError(f"{values[-1]} sites exceed the {candidates} candidates")
+    if values[0] < 1:
+        raise ValidationError("every period needs at least one open site; raise the first count")
+    return values, labels

@@ -11,7 +11,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from .._errors import InfeasibleError, ValidationError
-from ._result import SitingResult, check_cost_matrix, check_ids, check_p, check_weights, rollout_counts
+from ._result import SitingResult, check_cost_matrix, check_ids, check_p, check_weights, rollout_periods
 from ._solver import ProblemBuilder, Solver, highs_solver
 
 __all__ = ["LSCP", "MCLP", "coverage_matrix", "greedy_mclp", "mclp_rollout"]
@@ -285,14 +285,8 @@ def mclp_rollout(model: MCLP, counts: Sequence[int] | None = None, *, budgets: S
         ``T x n`` demand weights (default: the model's weights in every period).
     """
     start = time.perf_counter()
-    counts = rollout_counts(counts, budgets, int(model.existing.sum()))
-    labels = list(range(len(counts))) if periods is None else list(periods)
     n, m = model.cover.shape
-    if not counts or len(labels) != len(counts):
-        raise ValidationError("counts and periods must have one value per period")
-    if any(b < a for a, b in zip(counts, counts[1:])) or counts[0] < int(model.existing.sum()) or counts[-1] > m:
-        raise ValidationError(f"counts must be non-decreasing, start at or above the {int(model.existing.sum())} "
-                              f"existing sites and not exceed {m} candidates; got {counts}")
+    counts, labels = rollout_periods(counts, budgets, periods, existing=int(model.existing.sum()), candidates=m)
     weights = (np.tile(model.weights, (len(counts), 1)) if weights_by_period is None
                else np.asarray(weights_by_period, dtype=np.float64))
     if weights.shape != (len(counts), n) or not np.isfinite(weights).all() or (weights < 0).any():

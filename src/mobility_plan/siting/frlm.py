@@ -56,7 +56,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from .._errors import InfeasibleError, ValidationError
-from ._result import SitingResult, check_p, rollout_counts
+from ._result import SitingResult, check_p, rollout_periods
 from ._solver import ProblemBuilder, Solver, highs_solver
 from .coverage import _sort_key
 
@@ -634,24 +634,17 @@ class FRLM:
             Cumulative number of stations open in each period (non-decreasing, >= existing).
         budgets
             Instead of ``counts``: new stations each period may open (see
-            :func:`rollout_counts`).
+            :func:`~mobility_plan.siting._result.rollout_counts`).
         periods
             Labels of the periods (e.g. years); default 0..T-1.
         flow_factors
             Flow growth factor per period (default 1).
         """
-        counts = rollout_counts(counts, budgets, int(self.existing.sum()))
-        labels = list(range(len(counts))) if periods is None else list(periods)
+        counts, labels = rollout_periods(counts, budgets, periods, existing=int(self.existing.sum()),
+                                         candidates=int(self.candidates.sum()))
         factors = [1.0] * len(counts) if flow_factors is None else [float(f) for f in flow_factors]
-        if not counts or len(labels) != len(counts) or len(factors) != len(counts):
-            raise ValidationError("counts, periods and flow_factors must have one value per period")
-        if any(b < a for a, b in zip(counts, counts[1:])):
-            raise ValidationError(f"counts must not decrease (stations stay open), got {counts}")
-        if counts[0] < int(self.existing.sum()):
-            raise ValidationError(f"the first period's count {counts[0]} is below the {int(self.existing.sum())} "
-                                  "existing stations, which stay open")
-        if counts[-1] > int(self.candidates.sum()):
-            raise ValidationError(f"{counts[-1]} stations exceed the {int(self.candidates.sum())} candidates")
+        if len(factors) != len(counts):
+            raise ValidationError(f"flow_factors must have one value per period ({len(counts)}), got {len(factors)}")
         if any(f < 0 for f in factors):
             raise ValidationError("flow_factors must be >= 0")
         start = time.perf_counter()

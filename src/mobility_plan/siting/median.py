@@ -27,11 +27,11 @@ from typing import Any
 import numpy as np
 
 from .._errors import InfeasibleError, ValidationError
-from ._result import SitingResult, check_cost_matrix, check_ids, check_p, check_weights
+from ._result import SitingResult, check_cost_matrix, check_ids, check_p, check_weights, rollout_periods
 from ._solver import ProblemBuilder, Solver, highs_solver
 from .coverage import _assign_nearest, _existing_mask, _sort_key
 
-__all__ = ["PMedian", "greedy_pmedian", "teitz_bart", "lagrangian_bound"]
+__all__ = ["PMedian", "greedy_pmedian", "teitz_bart", "lagrangian_bound", "pmedian_rollout"]
 
 
 def _objective(cost: np.ndarray, weights: np.ndarray, open_sites: np.ndarray) -> float:
@@ -137,6 +137,61 @@ def lagrangian_bound(cost: np.ndarray, weights: np.ndarray, p: int, *, upper_bou
 
 
 @dataclass(frozen=True)
+class _Levels:
+    """Level variables ``z`` of one radius-formulation block (see the module docstring)."""
+
+    z: slice
+    constant: float          # sum_i w_i D_i^1
+    z_demand: np.ndarray     # demand row of each z
+    d_before: np.ndarray     # D_i^{l-1} of each z_i^l
+
+    def start_values(self, cost: np.ndarray, open_sites: np.ndarray) -> np.ndarray:
+        """Values of ``z`` for the sites ``open_sites`` (1 while no open site lies within D^{l-1})."""
+        best = np.where(open_sites[None, :] > 0.5, cost, np.inf).min(axis=1)
+        return (self.d_before < best[self.z_demand]).astype(float)
+
+
+def _radius_block(builder: ProblemBuilder, cost: np.ndarray, weights: np.ndarray, y: slice, name: str) -> _Levels:
+    """Add the level variables and rows of the radius formulation for the open-site block ``y``."""
+    n = cost.shape[0]
+    rows_i, cols_j = np.nonzero(np.isfinite(cost))
+    values = cost[rows_i, cols_j]
+    order = np.lexsort((values, rows_i))
+    rows_i, cols_j, values = rows_i[order], cols_j[order], values[order]
+    first = np.ones(len(values), bool)
+    first[1:] = rows_i[1:] != rows_i[:-1]
+    new_level = first.copy()
+    new_level[1:] |= values[1:] != values[:-1]
+    running = np.cumsum(new_level) - 1
+    level = running - running[first][np.cumsum(first) - 1]          # 0-based level within the demand row
+    n_levels = np.zeros(n, np.int64)
+    np.maximum.at(n_levels, rows_i, level + 1)
+    row_offset = np.concatenate([[0], np.cumsum(n_levels)[:-1]])     # one row per level
+    z_offset = np.concatenate([[0], np.cumsum(n_levels - 1)[:-1]])   # z_l for l = 1..L-1
+    level_value = np.zeros(int(n_levels.sum()))
+    level_value[row_offset[rows_i] + level] = values
+    # z costs: w_i (D_l - D_{l-1}) for l >= 1
+    z_demand = np.repeat(np.arange(n), n_levels - 1)
+    z_level = np.arange(int((n_levels - 1).sum())) - np.repeat(z_offset, n_levels - 1) + 1
+    d_now = level_value[row_offset[z_demand] + z_level]
+    d_before = level_value[row_offset[z_demand] + z_level - 1]
+    z = builder.variables(name, len(z_demand), cost=weights[z_demand] * (d_now - d_before), upper=1.0)
+    # row (i, l): sum_{level l} y + z_{l+1} - z_l >= [l == 0]
+    row_of_entry = row_offset[rows_i] + level
+    plus_rows = row_offset[z_demand] + z_level - 1     # z_l enters row l-1 with +1
+    minus_rows = row_offset[z_demand] + z_level        # and row l with -1
+    z_cols = np.arange(len(z_demand)) + z.start
+    all_rows = np.concatenate([row_of_entry, plus_rows, minus_rows])
+    all_cols = np.concatenate([cols_j + y.start, z_cols, z_cols])
+    all_vals = np.concatenate([np.ones(len(row_of_entry)), np.ones(len(z_cols)), -np.ones(len(z_cols))])
+    lower = np.zeros(int(n_levels.sum()))
+    lower[row_offset] = 1.0
+    # rows of level 0 hold +1 for z_1 (which exists when L >= 2); level-0 lower bound 1 encodes z_0 = 1
+    builder.rows(all_rows, all_cols, all_vals, lower=lower, upper=np.inf, count=len(lower))
+    return _Levels(z=z, constant=float(weights @ level_value[row_offset]), z_demand=z_demand, d_before=d_before)
+
+
+@dataclass(frozen=True)
 class PMedian:
     """p-median: minimise the weighted total cost of serving each demand from its nearest open site.
 
@@ -193,52 +248,17 @@ class PMedian:
     # ------------------------------------------------------------------ exact
 
     def _build(self, initial_open: np.ndarray | None):
-        n, m = self.cost.shape
-        rows_i, cols_j = np.nonzero(np.isfinite(self.cost))
-        values = self.cost[rows_i, cols_j]
-        order = np.lexsort((values, rows_i))
-        rows_i, cols_j, values = rows_i[order], cols_j[order], values[order]
-        first = np.ones(len(values), bool)
-        first[1:] = rows_i[1:] != rows_i[:-1]
-        new_level = first.copy()
-        new_level[1:] |= values[1:] != values[:-1]
-        running = np.cumsum(new_level) - 1
-        level = running - running[first][np.cumsum(first) - 1]          # 0-based level within the demand row
-        n_levels = np.zeros(n, np.int64)
-        np.maximum.at(n_levels, rows_i, level + 1)
-        row_offset = np.concatenate([[0], np.cumsum(n_levels)[:-1]])     # one row per level
-        z_offset = np.concatenate([[0], np.cumsum(n_levels - 1)[:-1]])   # z_l for l = 1..L-1
-        level_value = np.zeros(int(n_levels.sum()))
-        level_value[row_offset[rows_i] + level] = values
+        m = self.cost.shape[1]
         builder = ProblemBuilder()
         y = builder.variables("open", m, lower=self.existing.astype(float), upper=1.0, integer=True)
-        # z costs: w_i (D_l - D_{l-1}) for l >= 1
-        z_demand = np.repeat(np.arange(n), n_levels - 1)
-        z_level = np.arange(int((n_levels - 1).sum())) - np.repeat(z_offset, n_levels - 1) + 1
-        d_now = level_value[row_offset[z_demand] + z_level]
-        d_before = level_value[row_offset[z_demand] + z_level - 1]
-        z = builder.variables("levels", len(z_demand), cost=self.weights[z_demand] * (d_now - d_before), upper=1.0)
-        # row (i, l): sum_{level l} y + z_{l+1} - z_l >= [l == 0]
-        row_of_entry = row_offset[rows_i] + level
-        plus_rows = row_offset[z_demand] + z_level - 1     # z_l enters row l-1 with +1
-        minus_rows = row_offset[z_demand] + z_level        # and row l with -1
-        z_cols = np.arange(len(z_demand)) + z.start
-        all_rows = np.concatenate([row_of_entry, plus_rows, minus_rows])
-        all_cols = np.concatenate([cols_j + y.start, z_cols, z_cols])
-        all_vals = np.concatenate([np.ones(len(row_of_entry)), np.ones(len(z_cols)), -np.ones(len(z_cols))])
-        lower = np.zeros(int(n_levels.sum()))
-        lower[row_offset] = 1.0
-        # rows of level 0 hold +1 for z_1 (which exists when L >= 2); level-0 lower bound 1 encodes z_0 = 1
-        builder.rows(all_rows, all_cols, all_vals, lower=lower, upper=np.inf, count=len(lower))
+        levels = _radius_block(builder, self.cost, self.weights, y, "levels")
         builder.rows(np.zeros(m), np.arange(m) + y.start, 1.0, lower=self.p, upper=self.p, count=1)
-        constant = float(self.weights @ level_value[row_offset])
         initial = None
         if initial_open is not None:
             initial = np.zeros(builder.n_cols)
             initial[y] = initial_open
-            best = np.where(initial_open[None, :] > 0.5, self.cost, np.inf).min(axis=1)
-            initial[z] = (d_before < best[z_demand]).astype(float)
-        return builder.build(initial=initial), y, constant
+            initial[levels.z] = levels.start_values(self.cost, initial_open)
+        return builder.build(initial=initial), y, levels.constant
 
     def solve(self, *, solver: Solver | None = None, time_limit_s: float | None = None,
               mip_gap: float | None = None) -> SitingResult:
@@ -296,3 +316,100 @@ class PMedian:
             seconds=time.perf_counter() - start,
             details={"mean_cost": value / max(self.weights.sum(), 1e-300)},
         )
+
+
+def pmedian_rollout(model: PMedian, counts: Sequence[int] | None = None, *, budgets: Sequence[int] | None = None,
+                    periods: Sequence[Any] | None = None, weights_by_period: Any = None,
+                    solver: Solver | None = None, time_limit_s: float | None = None,
+                    mip_gap: float | None = None) -> SitingResult:
+    """Multi-period p-median: sites open by each period, never closed; existing sites open from the start.
+
+    ``min sum_t sum_i W_ti d_it`` where ``d_it`` is the cost from demand ``i`` to its nearest
+    site open in period ``t`` (one radius-formulation block per period), subject to
+    ``sum_j y_jt = counts[t]`` and ``y_{j,t-1} <= y_jt``. Warm-started from a myopic plan:
+    each period greedy + Teitz-Bart with the previous period's sites locked.
+
+    Parameters
+    ----------
+    model
+        A single-period :class:`PMedian` giving costs, weights, cutoff and existing sites.
+    counts
+        Cumulative number of open sites per period (non-decreasing).
+    budgets
+        Instead of ``counts``: new sites each period may open.
+    periods
+        Labels of the periods (e.g. years); default 0..T-1.
+    weights_by_period
+        ``T x n`` demand weights (default: the model's weights in every period), e.g.
+        vehicles registered in each target year.
+
+    Returns
+    -------
+    SitingResult
+        Objective: weighted total cost summed over the periods; ``details`` holds
+        ``opened_by_period``, ``weighted_cost_by_period``, ``mean_cost_by_period`` and the
+        myopic plan's objective (``heuristic_objective``).
+    """
+    start = time.perf_counter()
+    n, m = model.cost.shape
+    counts, labels = rollout_periods(counts, budgets, periods, existing=int(model.existing.sum()), candidates=m)
+    weights = (np.tile(model.weights, (len(counts), 1)) if weights_by_period is None
+               else np.asarray(weights_by_period, dtype=np.float64))
+    if weights.shape != (len(counts), n) or not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValidationError(f"weights_by_period must be a {len(counts)} x {n} array of values >= 0")
+    # myopic warm start: each period extends the previous one
+    plan, current = [], model.existing.copy()
+    for t, count in enumerate(counts):
+        locked = current.copy()
+        current = greedy_pmedian(model.cost, weights[t], count, locked)
+        current, _ = teitz_bart(model.cost, weights[t], current, locked=locked)
+        plan.append(current.copy())
+    heuristic_value = sum(_objective(model.cost, weights[t], plan[t]) for t in range(len(counts)))
+    builder = ProblemBuilder()
+    y_blocks, levels, constant = [], [], 0.0
+    for t, count in enumerate(counts):
+        y = builder.variables(f"open_{t}", m, lower=model.existing.astype(float), upper=1.0, integer=True)
+        block = _radius_block(builder, model.cost, weights[t], y, f"levels_{t}")
+        constant += block.constant
+        builder.rows(np.zeros(m), np.arange(m) + y.start, 1.0, lower=count, upper=count, count=1)
+        if y_blocks:  # a site opened stays open: y_{t-1,j} - y_{t,j} <= 0
+            previous = y_blocks[-1]
+            builder.rows(np.concatenate([np.arange(m), np.arange(m)]),
+                         np.concatenate([np.arange(m) + previous.start, np.arange(m) + y.start]),
+                         np.concatenate([np.ones(m), -np.ones(m)]), lower=-np.inf, upper=0.0, count=m)
+        y_blocks.append(y)
+        levels.append(block)
+    initial = np.zeros(builder.n_cols)
+    for t, (y, block) in enumerate(zip(y_blocks, levels)):
+        initial[y] = plan[t]
+        initial[block.z] = block.start_values(model.cost, plan[t])
+    outcome = (solver or highs_solver)(builder.build(initial=initial), time_limit_s=time_limit_s, mip_gap=mip_gap)
+    if outcome.x is not None:
+        plan = [outcome.x[y] > 0.5 for y in y_blocks]
+        best_bound = outcome.best_bound + constant
+        status = outcome.status
+    else:  # no solution from the solver in time: the myopic plan, without a proven bound
+        best_bound, status = float("nan"), outcome.status
+    by_period = [_objective(model.cost, weights[t], plan[t]) for t in range(len(counts))]
+    value = float(sum(by_period))
+    gap = max(0.0, (value - best_bound) / max(abs(value), 1e-12)) if np.isfinite(best_bound) else float("inf")
+    opened, previous = {}, model.existing
+    for t, label in enumerate(labels):
+        opened[label] = tuple(sorted((model.site_ids[j] for j in np.flatnonzero(plan[t] & ~previous)), key=_sort_key))
+        previous = plan[t]
+    nearest = _assign_nearest(model.cost, plan[-1])
+    return SitingResult(
+        model="pmedian_rollout",
+        sites=tuple(sorted((model.site_ids[j] for j in np.flatnonzero(plan[-1])), key=_sort_key)),
+        assignment={d: (model.site_ids[j] if j >= 0 else None) for d, j in zip(model.demand_ids, nearest)},
+        objective=value,
+        best_bound=float(best_bound),
+        gap=float(gap),
+        status=status,
+        seconds=time.perf_counter() - start,
+        details={"opened_by_period": opened, "counts": dict(zip(labels, counts)),
+                 "weighted_cost_by_period": dict(zip(labels, by_period)),
+                 "mean_cost_by_period": {label: cost / max(float(weights[t].sum()), 1e-300)
+                                         for t, (label, cost) in enumerate(zip(labels, by_period))},
+                 "heuristic_objective": heuristic_value},
+    )
