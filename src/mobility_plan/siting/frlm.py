@@ -210,6 +210,24 @@ def refuelling_sets(paths: FlowPaths, range_km: float) -> tuple[list[list[frozen
     return all_sets, impossible
 
 
+def _restrict_sets(sets: Sequence[Sequence[frozenset[int]]], impossible: np.ndarray,
+                   candidate_mask: np.ndarray) -> list[list[frozenset[int]]]:
+    """Keep only candidate nodes in each set; a path with a set left empty becomes impossible (in place)."""
+    inside: dict[frozenset[int], frozenset[int]] = {}
+    restricted = []
+    for q, path_sets in enumerate(sets):
+        kept = []
+        for node_set in path_sets:
+            if node_set not in inside:  # sets repeat across paths: restrict each once
+                inside[node_set] = frozenset(k for k in node_set if candidate_mask[k])
+            if not inside[node_set]:
+                impossible[q] = True
+                break
+            kept.append(inside[node_set])
+        restricted.append(kept if not impossible[q] else [])
+    return restricted
+
+
 @dataclass(frozen=True)
 class _Structure:
     """Distinct station sets, merged paths and their incidence (see the module docstring)."""
@@ -315,16 +333,7 @@ class FRLM:
         if existing_mask.sum() > p:
             raise ValidationError(f"{int(existing_mask.sum())} existing stations exceed p = {p}")
         sets, impossible = refuelling_sets(paths, range_km)
-        restricted = []
-        for q, path_sets in enumerate(sets):
-            kept = []
-            for node_set in path_sets:
-                inside = frozenset(k for k in node_set if candidate_mask[k])
-                if not inside:
-                    impossible[q] = True
-                    break
-                kept.append(inside)
-            restricted.append(kept if not impossible[q] else [])
+        restricted = sets if candidate_mask.all() else _restrict_sets(sets, impossible, candidate_mask)
         structure = _structure(restricted, impossible, paths.flows, n_nodes)
         return cls(paths=paths, range_km=float(range_km), p=p, candidates=candidate_mask, existing=existing_mask,
                    structure=structure, unrefuellable=impossible, build_seconds=time.perf_counter() - start)
@@ -479,11 +488,16 @@ class FRLM:
                   np.tile([1.0, -1.0], n))
 
     def _first_links(self, layout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One link row per merged path and period, for its smallest set (the likeliest to bind;
+        this needs fewer rounds of row generation than an arbitrary set)."""
         st = self.structure
         periods = layout[4]
         n_paths = len(st.path_flow)
+        size = np.diff(st.set_nodes.indptr)
+        order = np.lexsort((size[st.pair_set], st.pair_path))  # pairs by path, then by set size
+        smallest = st.pair_set[order[st.path_starts]] if n_paths else np.zeros(0, np.int64)
         return (np.repeat(np.arange(periods), n_paths), np.tile(np.arange(n_paths), periods),
-                np.tile(st.pair_set[st.path_starts], periods))
+                np.tile(smallest, periods))
 
     def _violated(self, solution: np.ndarray, layout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         st = self.structure
@@ -501,6 +515,19 @@ class FRLM:
             found_k.append(st.pair_set[first][violated])
             found_t.append(np.full(int(violated.sum()), t))
         return np.concatenate(found_t), np.concatenate(found_q), np.concatenate(found_k)
+
+    def _set_start(self, h, plan: np.ndarray) -> None:
+        """Hand HiGHS a full solution (x, sets hit, paths refuelled per period) built from ``plan``."""
+        import highspy
+
+        values = []
+        for open_nodes in plan:
+            hit = self._hit(open_nodes)
+            values += [open_nodes.astype(float), hit.astype(float), self._paths_ok(hit).astype(float)]
+        start = highspy.HighsSolution()
+        start.col_value = np.concatenate(values).tolist()
+        start.value_valid = True
+        h.setSolution(start)
 
     def _objective_scale(self) -> float:
         """Factor that turns flow volumes into shares of the total flow (HiGHS objective scaling)."""
@@ -547,9 +574,13 @@ class FRLM:
         return self._lp([self.p], [1.0], deadline)
 
     def _milp(self, counts: Sequence[int], factors: Sequence[float], incumbent_value: float, bound: float,
-              deadline: float | None, tolerance: float,
-              start_rows: list | None = None) -> tuple[np.ndarray | None, float, float, str, int]:
-        """MILP on lazily generated link rows; returns (x per period, value, bound, status, rows)."""
+              deadline: float | None, tolerance: float, start_rows: list | None = None,
+              start_plan: np.ndarray | None = None) -> tuple[np.ndarray | None, float, float, str, int]:
+        """MILP on lazily generated link rows; returns (x per period, value, bound, status, rows).
+
+        ``start_plan`` (periods x nodes, e.g. the heuristic's stations) is handed to HiGHS as
+        its first incumbent: it satisfies every link row, so it is feasible in each round.
+        """
         found_t = [r[0] for r in start_rows or []]
         found_q = [r[1] for r in start_rows or []]
         found_k = [r[2] for r in start_rows or []]
@@ -564,6 +595,8 @@ class FRLM:
             self._add_links(h, layout, *links)
             rows = len(links[0])
             h.setOptionValue("mip_rel_gap", tolerance)
+            if start_plan is not None:
+                self._set_start(h, start_plan if best_x is None else best_x)
             if deadline is not None:
                 h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.1))
             h.run()
@@ -610,7 +643,7 @@ class FRLM:
             return self._result(incumbent, start, best_bound=bound, status="optimal", model="frlm",
                                 extra={**stats, "proof": "lp bound"})
         x, new_value, bound, status, rows = self._milp([self.p], [1.0], value, bound, deadline, tolerance,
-                                                       start_rows=lp_rows)
+                                                       start_rows=lp_rows, start_plan=incumbent[None, :])
         if x is not None and new_value >= value:
             incumbent, value = x[0], new_value
         gap = (bound - value) / max(abs(bound), 1e-12)
@@ -663,7 +696,7 @@ class FRLM:
         heuristic_value = value
         if status != "optimal":
             x, new_value, bound, status, _ = self._milp(counts, factors, value, bound, deadline, tolerance,
-                                                        start_rows=lp_rows)
+                                                        start_rows=lp_rows, start_plan=plan)
             if x is not None and new_value >= value:
                 plan, value = x, new_value
         gap = max(0.0, (bound - value) / max(abs(bound), 1e-12)) if np.isfinite(bound) else float("inf")
