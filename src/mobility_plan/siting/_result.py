@@ -11,7 +11,8 @@ import numpy as np
 
 from .._errors import ValidationError
 
-__all__ = ["SitingResult", "check_cost_matrix", "check_weights", "check_p", "check_ids", "rollout_counts", "rollout_periods"]
+__all__ = ["SitingResult", "check_cost_matrix", "check_weights", "check_p", "check_ids", "rollout_counts", "rollout_periods",
+           "period_weights"]
 
 
 @dataclass(frozen=True)
@@ -168,3 +169,13 @@ def rollout_periods(counts: Sequence[int] | None, budgets: Sequence[int] | None,
     if values[0] < 1:
         raise ValidationError("every period needs at least one open site; raise the first count")
     return values, labels
+
+
+def period_weights(weights_by_period: Any, default: np.ndarray, periods: int) -> np.ndarray:
+    """``periods x n`` demand weights of a rollout (default: ``default`` in every period), checked."""
+    n = len(default)
+    weights = (np.tile(default, (periods, 1)) if weights_by_period is None
+               else np.asarray(weights_by_period, dtype=np.float64))
+    if weights.shape != (periods, n) or not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValidationError(f"weights_by_period must be a {periods} x {n} array of values >= 0")
+    return weights

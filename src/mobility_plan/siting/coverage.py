@@ -11,7 +11,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from .._errors import InfeasibleError, ValidationError
-from ._result import SitingResult, check_cost_matrix, check_ids, check_p, check_weights, rollout_periods
+from ._result import SitingResult, check_cost_matrix, check_ids, check_p, check_weights, period_weights, rollout_periods
 from ._solver import ProblemBuilder, Solver, highs_solver
 
 __all__ = ["LSCP", "MCLP", "coverage_matrix", "greedy_mclp", "mclp_rollout"]
@@ -287,10 +287,7 @@ def mclp_rollout(model: MCLP, counts: Sequence[int] | None = None, *, budgets: S
     start = time.perf_counter()
     n, m = model.cover.shape
     counts, labels = rollout_periods(counts, budgets, periods, existing=int(model.existing.sum()), candidates=m)
-    weights = (np.tile(model.weights, (len(counts), 1)) if weights_by_period is None
-               else np.asarray(weights_by_period, dtype=np.float64))
-    if weights.shape != (len(counts), n) or not np.isfinite(weights).all() or (weights < 0).any():
-        raise ValidationError(f"weights_by_period must be a {len(counts)} x {n} array of values >= 0")
+    weights = period_weights(weights_by_period, model.weights, len(counts))
     builder = ProblemBuilder()
     rows, cols = model.cover.nonzero()
     reachable = (np.diff(model.cover.indptr) > 0).astype(float)

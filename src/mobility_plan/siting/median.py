@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InfeasibleError, ValidationError
-from ._result import SitingResult, check_cost_matrix, check_ids, check_p, check_weights, rollout_periods
+from ._result import SitingResult, check_cost_matrix, check_ids, check_p, check_weights, period_weights, rollout_periods
 from ._solver import ProblemBuilder, Solver, highs_solver
 from .coverage import _assign_nearest, _existing_mask, _sort_key
 
@@ -356,12 +356,9 @@ def pmedian_rollout(model: PMedian, counts: Sequence[int] | None = None, *, budg
         myopic plan's objective (``heuristic_objective``).
     """
     start = time.perf_counter()
-    n, m = model.cost.shape
+    m = model.cost.shape[1]
     counts, labels = rollout_periods(counts, budgets, periods, existing=int(model.existing.sum()), candidates=m)
-    weights = (np.tile(model.weights, (len(counts), 1)) if weights_by_period is None
-               else np.asarray(weights_by_period, dtype=np.float64))
-    if weights.shape != (len(counts), n) or not np.isfinite(weights).all() or (weights < 0).any():
-        raise ValidationError(f"weights_by_period must be a {len(counts)} x {n} array of values >= 0")
+    weights = period_weights(weights_by_period, model.weights, len(counts))
     # myopic warm start: each period extends the previous one
     plan, current = [], model.existing.copy()
     for t, count in enumerate(counts):
