@@ -164,23 +164,25 @@ def bench_rollout(counts=(5, 10, 15)) -> None:
               f"{joint.objective:,.1f} vs myopic {myopic:,.1f} ({change:+.3%})")
 
 
-def bench_frlm(*, time_limit_s: float = 60.0, ranges=(150.0, 300.0), counts=(5, 10, 20, 40)) -> None:
+def bench_frlm(*, time_limit_s: float = 60.0, ranges=(150.0, 300.0), counts=(5, 10, 20, 40),
+               mip_gap: float = 1e-3) -> None:
     from mobility_plan import network
     from mobility_plan.siting import FRLM, shortest_paths
 
     G = network.graph_from_expressway()
     od = network.load_expressway_od(combine_directions=True).rename(columns={"vehicles": "flow"})
     print(f"[frlm] expressway 2011: {G.number_of_nodes()} nodes, {len(od):,} OD pairs, "
-          f"{od['flow'].sum() / 1e6:,.1f} M vehicles; limit {time_limit_s:.0f} s per instance (incl. paths and sets)")
+          f"{od['flow'].sum() / 1e6:,.1f} M vehicles; limit {time_limit_s:.0f} s per instance (incl. paths and sets), "
+          f"target gap {mip_gap:.2%}")
     for range_km in ranges:
         for p in counts:
             start = time.perf_counter()
             paths = shortest_paths(G, od)
             model = FRLM.from_paths(paths, range_km=range_km, p=p, _start=start)
             remaining = max(time_limit_s - (time.perf_counter() - start), 1.0)
-            result = model.solve(time_limit_s=remaining)
+            result = model.solve(time_limit_s=remaining, mip_gap=mip_gap)
             total = time.perf_counter() - start
-            ok = (result.status == "optimal" or result.gap <= 1e-3) and total < time_limit_s + 5
+            ok = (result.status == "optimal" or result.gap <= mip_gap) and total < time_limit_s + 5
             print(f"  range {range_km:3.0f} km p={p:2d}: {total:5.1f} s (paths+sets {model.build_seconds:.1f} s) "
                   f"{result.status:10s} refuelled {result.details['flow_refuelled_share']:.1%}, gap {result.gap:.3%}, "
                   f"greedy {result.details['heuristic_objective'] / result.objective:.4f} of best, LP bound "
@@ -193,7 +195,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-cbc", action="store_true", help="skip spopt + CBC (about 3 minutes)")
     parser.add_argument("--spopt-pcenter-limit", type=float, default=120.0,
                         help="time limit for spopt's p-center (0 skips it)")
-    parser.add_argument("--frlm-limit", type=float, default=60.0)
+    parser.add_argument("--frlm-limit", type=float, default=60.0, help="seconds per FRLM instance")
+    parser.add_argument("--frlm-range", type=float, nargs="+", default=[150.0, 300.0], help="ranges (km)")
+    parser.add_argument("--frlm-p", type=int, nargs="+", default=[5, 10, 20, 40], help="station counts")
+    parser.add_argument("--frlm-gap", type=float, default=1e-3, help="target relative gap (0.001 = 0.1 %%)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     if args.part in ("seoul", "all"):
@@ -203,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.part in ("rollout", "all"):
         bench_rollout()
     if args.part in ("frlm", "all"):
-        bench_frlm(time_limit_s=args.frlm_limit)
+        bench_frlm(time_limit_s=args.frlm_limit, ranges=args.frlm_range, counts=args.frlm_p,
+                   mip_gap=args.frlm_gap)
     print(f"done in {time.perf_counter() - start:.0f} s")
     return 0
 

@@ -37,8 +37,16 @@ needing a single set add their flow to that set's ``w_K``. The linking rows
 rounds, the rows its solution violates (dual simplex re-solves from the previous
 basis). The LP bound is strong; the MILP is solved on the generated rows, adding rows
 whenever an integer solution violates one, until none does: then it is optimal for the
-full model. A greedy + swap heuristic warm-starts it and its gap to the LP bound is
-reported.
+full model, or once the best stations' true value is within the gap tolerance of the
+bound (a bound on a subset of the rows is valid for all of them). A greedy + swap
+heuristic warm-starts it and its gap to the LP bound is reported.
+
+Bounds are kept valid: HiGHS treats costs below its tolerances as zero, and with flows
+spanning seven orders of magnitude its presolve then drops columns without accounting
+for their objective (its reported bound fell below a feasible solution's value on the
+expressway network). The exact models therefore leave the smallest flows out
+themselves, at most a fifth of the gap tolerance times the heuristic's objective, and
+add that flow to every bound; the LP bound is computed from the row duals.
 """
 
 from __future__ import annotations
@@ -52,7 +60,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import pandas as pd
-from scipy.sparse import csr_matrix
+from scipy.sparse import csc_matrix, csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from .._errors import InfeasibleError, ValidationError
@@ -61,6 +69,10 @@ from ._solver import ProblemBuilder, Solver, highs_solver
 from .coverage import _sort_key
 
 __all__ = ["FlowPaths", "FRLM", "shortest_paths", "refuelling_sets"]
+
+# share of the gap tolerance spent on leaving the smallest flows out of the exact models
+# (at most this share of the tolerance times the heuristic's objective; see ``_Costs``)
+_DROP_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -285,6 +297,24 @@ def _structure(sets: Sequence[Sequence[frozenset[int]]], impossible: np.ndarray,
 
 
 @dataclass(frozen=True)
+class _Costs:
+    """Objective of the exact models: the smallest flows are left out and added to every bound.
+
+    HiGHS treats costs below its tolerances (about 1e-7 of the largest) as zero and its
+    presolve then removes such columns without accounting for their objective; the bounds
+    it reports can then be off by more than the gaps we prove. Dropping those flows
+    ourselves, up to ``dropped`` in total, keeps every reported bound valid: the optimum of
+    the full model is at most the optimum of the reduced one plus ``dropped``.
+    """
+
+    set_cost: np.ndarray      # flow refuelled when each set is hit (single-set paths), dropped ones 0
+    path_cost: np.ndarray     # flow of each merged multi-set path, dropped ones 0
+    path_upper: np.ndarray    # 1, or 0 for a dropped path (its y is fixed at 0)
+    dropped: float            # total flow left out (per period, before flow factors)
+    scale: float              # cost multiplier handed to HiGHS (largest kept cost becomes 1)
+
+
+@dataclass(frozen=True)
 class FRLM:
     """Flow-refuelling location model on a road graph with OD flows (see the module docstring).
 
@@ -424,7 +454,25 @@ class FRLM:
 
     # ------------------------------------------------------------------ exact
 
-    def _relaxation(self, *, integer: bool, counts: Sequence[int], factors: Sequence[float]):
+    def _costs(self, drop_flow: float) -> _Costs:
+        """Objective with the smallest flows, at most ``drop_flow`` in total, left out."""
+        st = self.structure
+        flows = np.concatenate([st.set_flow, st.path_flow])
+        total = float(flows.sum())
+        keep = np.ones(len(flows), dtype=bool)
+        if total > 0 and drop_flow > 0:
+            positive = np.flatnonzero(flows > 0)
+            order = positive[np.argsort(flows[positive], kind="stable")]
+            cumulative = np.cumsum(flows[order])
+            n_drop = int(np.searchsorted(cumulative, drop_flow, side="right"))
+            keep[order[:n_drop]] = False
+        kept = np.where(keep, flows, 0.0)
+        n_sets = len(st.set_flow)
+        largest = float(kept.max()) if len(kept) and kept.max() > 0 else 1.0
+        return _Costs(set_cost=kept[:n_sets], path_cost=kept[n_sets:], path_upper=keep[n_sets:].astype(float),
+                      dropped=float(flows[~keep].sum()), scale=1.0 / largest)
+
+    def _relaxation(self, *, integer: bool, counts: Sequence[int], factors: Sequence[float], costs: _Costs):
         """HiGHS model over periods: per period x (nodes), w (sets), y (merged paths); no link rows yet."""
         import highspy
 
@@ -439,13 +487,12 @@ class FRLM:
         h.setOptionValue("output_flag", False)
         n_cols = block * periods
         lower = np.tile(np.concatenate([self.existing.astype(float), np.zeros(n_sets + n_paths)]), periods)
-        upper = np.tile(np.concatenate([self.candidates.astype(float), np.ones(n_sets + n_paths)]), periods)
+        upper = np.tile(np.concatenate([self.candidates.astype(float), np.ones(n_sets), costs.path_upper]), periods)
         h.addVars(n_cols, lower, upper)
-        # flows are ~1e8 vehicles: the objective is scaled to shares of the total flow, otherwise
+        # flows are ~1e7 vehicles: the objective is scaled (largest kept flow = 1), otherwise
         # HiGHS reports a badly scaled problem and its simplex runs several times slower
-        scale = self._objective_scale()
-        cost = np.concatenate([np.concatenate([np.zeros(n_nodes), st.set_flow, st.path_flow]) * factor * scale
-                               for factor in factors])
+        cost = np.concatenate([np.concatenate([np.zeros(n_nodes), costs.set_cost, costs.path_cost]) * factor
+                               * costs.scale for factor in factors])
         h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), cost)
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
         if integer:
@@ -516,42 +563,30 @@ class FRLM:
             found_t.append(np.full(int(violated.sum()), t))
         return np.concatenate(found_t), np.concatenate(found_q), np.concatenate(found_k)
 
-    def _set_start(self, h, plan: np.ndarray) -> None:
+    def _set_start(self, h, plan: np.ndarray, costs: _Costs) -> None:
         """Hand HiGHS a full solution (x, sets hit, paths refuelled per period) built from ``plan``."""
         import highspy
 
         values = []
         for open_nodes in plan:
             hit = self._hit(open_nodes)
-            values += [open_nodes.astype(float), hit.astype(float), self._paths_ok(hit).astype(float)]
+            values += [open_nodes.astype(float), hit.astype(float),
+                       (self._paths_ok(hit) & (costs.path_upper > 0)).astype(float)]
         start = highspy.HighsSolution()
         start.col_value = np.concatenate(values).tolist()
         start.value_valid = True
         h.setSolution(start)
 
-    def _objective_scale(self) -> float:
-        """Factor that turns flow volumes into shares of the total flow (HiGHS objective scaling)."""
-        total = float(self.structure.set_flow.sum() + self.structure.path_flow.sum())
-        return 1.0 / total if total > 0 else 1.0
-
-    def _objective_of(self, solution: np.ndarray, layout, factors: Sequence[float]) -> float:
-        st = self.structure
-        n_nodes, n_sets, _, block, _ = layout
-        total = 0.0
-        for t, factor in enumerate(factors):
-            offset = t * block
-            total += factor * (st.set_flow @ solution[offset + n_nodes:offset + n_nodes + n_sets]
-                               + st.path_flow @ solution[offset + n_nodes + n_sets:offset + block])
-        return float(total)
-
-    def _lp(self, counts: Sequence[int], factors: Sequence[float], deadline: float | None,
+    def _lp(self, counts: Sequence[int], factors: Sequence[float], deadline: float | None, costs: _Costs,
             rows: list | None = None) -> float:
         """LP bound with row generation (dual simplex re-solves after each round of added rows).
 
-        The generated link rows are appended to ``rows`` (as (periods, paths, sets) arrays)
-        so that the MILP can start from the LP's full bound.
+        The bound is computed from the LP's row duals (:func:`_dual_bound`), so it stays valid
+        whatever HiGHS's tolerances, plus the flow left out of the objective. The generated
+        link rows are appended to ``rows`` (as (periods, paths, sets) arrays) so that the
+        MILP can start from the LP's full bound.
         """
-        h, layout = self._relaxation(integer=False, counts=counts, factors=factors)
+        h, layout = self._relaxation(integer=False, counts=counts, factors=factors, costs=costs)
         self._add_links(h, layout, *self._first_links(layout))
         while True:
             if deadline is not None:
@@ -563,7 +598,7 @@ class FRLM:
             solution = np.asarray(h.getSolution().col_value)
             periods, paths, sets = self._violated(solution, layout)
             if len(paths) == 0:
-                return self._objective_of(solution, layout, factors)
+                return _dual_bound(h) / costs.scale + costs.dropped * float(sum(factors))
             self._add_links(h, layout, periods, paths, sets)
             if rows is not None:
                 rows.append((periods, paths, sets))
@@ -571,15 +606,18 @@ class FRLM:
     def lp_bound(self, *, time_limit_s: float | None = None) -> float:
         """Bound from the LP relaxation of the ACPC model (row generation); ``inf`` if not finished."""
         deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
-        return self._lp([self.p], [1.0], deadline)
+        total = float(self.structure.set_flow.sum() + self.structure.path_flow.sum())
+        return self._lp([self.p], [1.0], deadline, self._costs(1e-6 * total))
 
     def _milp(self, counts: Sequence[int], factors: Sequence[float], incumbent_value: float, bound: float,
-              deadline: float | None, tolerance: float, start_rows: list | None = None,
+              deadline: float | None, tolerance: float, costs: _Costs, start_rows: list | None = None,
               start_plan: np.ndarray | None = None) -> tuple[np.ndarray | None, float, float, str, int]:
         """MILP on lazily generated link rows; returns (x per period, value, bound, status, rows).
 
         ``start_plan`` (periods x nodes, e.g. the heuristic's stations) is handed to HiGHS as
         its first incumbent: it satisfies every link row, so it is feasible in each round.
+        HiGHS works to a slightly smaller gap than ``tolerance``: the flow left out of its
+        objective (``costs.dropped``) is added to its bound.
         """
         found_t = [r[0] for r in start_rows or []]
         found_q = [r[1] for r in start_rows or []]
@@ -589,14 +627,14 @@ class FRLM:
         while deadline is None or time.perf_counter() < deadline:
             # a fresh HiGHS instance per round: highspy's info and read-back solution are not
             # reliable after rows are added to a solved MIP, nor after a warm start
-            h, layout = self._relaxation(integer=True, counts=counts, factors=factors)
+            h, layout = self._relaxation(integer=True, counts=counts, factors=factors, costs=costs)
             links = [np.concatenate([self._first_links(layout)[i], *(found_t, found_q, found_k)[i]])
                      for i in range(3)]
             self._add_links(h, layout, *links)
             rows = len(links[0])
-            h.setOptionValue("mip_rel_gap", tolerance)
+            h.setOptionValue("mip_rel_gap", (1 - _DROP_SHARE) * tolerance)
             if start_plan is not None:
-                self._set_start(h, start_plan if best_x is None else best_x)
+                self._set_start(h, start_plan if best_x is None else best_x, costs)
             if deadline is not None:
                 h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.1))
             h.run()
@@ -610,7 +648,12 @@ class FRLM:
                 if true_value > value or best_x is None and true_value >= value:
                     best_x, value = x, true_value
                 if model_status in ("kOptimal", "kTimeLimit"):
-                    bound = min(bound, float(info.mip_dual_bound) / self._objective_scale())
+                    bound = min(bound, float(info.mip_dual_bound) / costs.scale + costs.dropped * float(sum(factors)))
+                # the bound on a subset of the link rows is valid for the full model: once the
+                # true value of the best stations is within the tolerance, no re-solve is needed
+                if bound - value <= tolerance * max(abs(bound), 1e-12):
+                    status = "optimal"
+                    break
                 periods_v, paths_v, sets_v = self._violated(solution, layout)
                 if len(paths_v):
                     found_t.append(periods_v)
@@ -637,12 +680,13 @@ class FRLM:
         incumbent = self.improve(self.greedy(), time_limit_s=budget)
         value = self._value(self._hit(incumbent))
         lp_rows: list = []
-        bound = self._lp([self.p], [1.0], deadline, lp_rows)
-        stats = {"heuristic_objective": value, "lp_bound": bound}
+        costs = self._costs(_DROP_SHARE * tolerance * value)
+        bound = self._lp([self.p], [1.0], deadline, costs, lp_rows)
+        stats = {"heuristic_objective": value, "lp_bound": bound, "left_out_flow": costs.dropped}
         if bound - value <= tolerance * max(abs(bound), 1e-12):
             return self._result(incumbent, start, best_bound=bound, status="optimal", model="frlm",
                                 extra={**stats, "proof": "lp bound"})
-        x, new_value, bound, status, rows = self._milp([self.p], [1.0], value, bound, deadline, tolerance,
+        x, new_value, bound, status, rows = self._milp([self.p], [1.0], value, bound, deadline, tolerance, costs,
                                                        start_rows=lp_rows, start_plan=incumbent[None, :])
         if x is not None and new_value >= value:
             incumbent, value = x[0], new_value
@@ -691,11 +735,12 @@ class FRLM:
         plan = np.stack(plan)
         value = sum(f * self._value(self._hit(plan[t])) for t, f in enumerate(factors))
         lp_rows: list = []
-        bound = self._lp(counts, factors, deadline, lp_rows)
+        costs = self._costs(_DROP_SHARE * tolerance * value / max(sum(factors), 1e-12))
+        bound = self._lp(counts, factors, deadline, costs, lp_rows)
         status = "optimal" if bound - value <= tolerance * max(abs(bound), 1e-12) else "time_limit"
         heuristic_value = value
         if status != "optimal":
-            x, new_value, bound, status, _ = self._milp(counts, factors, value, bound, deadline, tolerance,
+            x, new_value, bound, status, _ = self._milp(counts, factors, value, bound, deadline, tolerance, costs,
                                                         start_rows=lp_rows, start_plan=plan)
             if x is not None and new_value >= value:
                 plan, value = x, new_value
@@ -844,3 +889,31 @@ class FRLM:
 def _status_name(name: str) -> str:
     return {"kTimeLimit": "time_limit", "kInfeasible": "infeasible", "kInterrupt": "interrupted"}.get(
         name, name.removeprefix("k").lower())
+
+
+def _dual_bound(h) -> float:
+    """Upper bound on the maximum of the LP in ``h`` from its row duals (Lagrangian bound).
+
+    Any multipliers give a valid bound once their signs match the row bounds, so the bound
+    holds even when HiGHS stops within its tolerances. HiGHS's sign convention for duals of
+    a maximisation is not assumed: both signs are tried and the smaller bound is kept.
+    """
+    lp = h.getLp()
+    matrix = lp.a_matrix_
+    shape = (lp.num_row_, lp.num_col_)
+    parts = (np.asarray(matrix.value_), np.asarray(matrix.index_), np.asarray(matrix.start_))
+    is_rowwise = "rowwise" in str(matrix.format_).lower()
+    A = csr_matrix(parts, shape=shape) if is_rowwise else csc_matrix(parts, shape=shape)
+    cost, col_lower, col_upper = (np.asarray(v) for v in (lp.col_cost_, lp.col_lower_, lp.col_upper_))
+    row_lower, row_upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
+    duals = np.asarray(h.getSolution().row_dual)
+    best = np.inf
+    for sign in (1.0, -1.0):
+        pi = sign * duals
+        pi[(pi > 0) & ~np.isfinite(row_upper)] = 0.0
+        pi[(pi < 0) & ~np.isfinite(row_lower)] = 0.0
+        row_part = np.where(pi > 0, pi * np.where(pi > 0, row_upper, 0.0), pi * np.where(pi < 0, row_lower, 0.0))
+        reduced = cost - A.T @ pi
+        col_part = np.where(reduced > 0, reduced * col_upper, reduced * col_lower)
+        best = min(best, float(row_part.sum() + col_part.sum() + lp.offset_))
+    return best
