@@ -54,7 +54,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import networkx as nx
@@ -609,6 +609,62 @@ class FRLM:
         total = float(self.structure.set_flow.sum() + self.structure.path_flow.sum())
         return self._lp([self.p], [1.0], deadline, self._costs(1e-6 * total))
 
+    def _with_pairs(self, present: np.ndarray) -> FRLM:
+        """This model with only the link pairs in ``present`` (every merged path keeps at least one)."""
+        st = self.structure
+        kept = np.flatnonzero(present)
+        lengths = np.bincount(st.pair_path[kept], minlength=len(st.path_flow))
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        structure = replace(st, pair_path=st.pair_path[kept], pair_set=st.pair_set[kept], path_starts=starts)
+        return replace(self, structure=structure)
+
+    def _closure_rows(self, rows: list, plan: np.ndarray, counts: Sequence[int], costs: _Costs,
+                      time_limit_s: float) -> tuple[int, list[tuple[float, np.ndarray]]]:
+        """Add to ``rows`` the link rows that good integer solutions of the relaxed model violate.
+
+        The MILP holds only some link rows, so its solutions may count a path as refuelled
+        while one of its sets is missed; HiGHS then chases such solutions and the MILP must be
+        solved again. This runs the swap heuristic on the model with the rows generated so far
+        (from ``plan`` and from a fresh greedy start), adds every row the stations it finds
+        violate, and repeats until they violate none. Returns the number of rows added and,
+        per period, the best stations met on the way with their true flow refuelled (the
+        greedy start on the relaxed model sometimes beats the heuristic).
+        """
+        st = self.structure
+        best = [(self._value(self._hit(stations)), stations) for stations in plan]
+        if len(st.pair_set) == 0:
+            return 0, best
+        deadline = time.perf_counter() + time_limit_s
+        n_sets = st.set_nodes.shape[0]
+        key = st.pair_path.astype(np.int64) * n_sets + st.pair_set  # increasing: pairs by path, then set
+        modelled = costs.path_upper[st.pair_path] > 0
+        first = self._first_links((None, None, None, None, len(counts)))
+        all_t = np.concatenate([first[0], *(r[0] for r in rows)])
+        all_q = np.concatenate([first[1], *(r[1] for r in rows)])
+        all_k = np.concatenate([first[2], *(r[2] for r in rows)])
+        added = 0
+        for t, count in enumerate(counts):
+            present = np.zeros(len(key), dtype=bool)
+            mine = all_t == t
+            present[np.searchsorted(key, all_q[mine].astype(np.int64) * n_sets + all_k[mine])] = True
+            while time.perf_counter() < deadline:
+                relaxed = self._with_pairs(present)
+                new = np.zeros(len(key), dtype=bool)
+                for origin in (plan[t], relaxed.greedy(p=count, start=self.existing)):
+                    budget = max(min(deadline - time.perf_counter(), 0.5 * time_limit_s), 0.0)
+                    stations = relaxed.improve(origin, time_limit_s=budget)
+                    hit = self._hit(stations)
+                    if stations.sum() == plan[t].sum() and self._value(hit) > best[t][0]:
+                        best[t] = (self._value(hit), stations)
+                    counted = relaxed._paths_ok(hit)
+                    new |= counted[st.pair_path] & ~hit[st.pair_set] & ~present & modelled
+                if not new.any():
+                    break
+                present |= new
+                rows.append((np.full(int(new.sum()), t), st.pair_path[new], st.pair_set[new]))
+                added += int(new.sum())
+        return added, best
+
     def _milp(self, counts: Sequence[int], factors: Sequence[float], incumbent_value: float, bound: float,
               deadline: float | None, tolerance: float, costs: _Costs, start_rows: list | None = None,
               start_plan: np.ndarray | None = None) -> tuple[np.ndarray | None, float, float, str, int]:
@@ -686,6 +742,9 @@ class FRLM:
         if bound - value <= tolerance * max(abs(bound), 1e-12):
             return self._result(incumbent, start, best_bound=bound, status="optimal", model="frlm",
                                 extra={**stats, "proof": "lp bound"})
+        closure, found = self._closure_rows(lp_rows, incumbent[None, :], [self.p], costs, budget)
+        if found[0][0] > value:
+            value, incumbent = found[0]
         x, new_value, bound, status, rows = self._milp([self.p], [1.0], value, bound, deadline, tolerance, costs,
                                                        start_rows=lp_rows, start_plan=incumbent[None, :])
         if x is not None and new_value >= value:
@@ -694,7 +753,7 @@ class FRLM:
         if status == "optimal" and gap > tolerance + 1e-9:
             status = "gap_limit"
         return self._result(incumbent, start, best_bound=max(bound, value), status=status, model="frlm",
-                            extra={**stats, "proof": "milp", "generated_rows": rows})
+                            extra={**stats, "proof": "milp", "generated_rows": rows, "closure_rows": closure})
 
     def solve_rollout(self, counts: Sequence[int] | None = None, *, budgets: Sequence[int] | None = None,
                       periods: Sequence[Any] | None = None, flow_factors: Sequence[float] | None = None,
@@ -740,6 +799,8 @@ class FRLM:
         status = "optimal" if bound - value <= tolerance * max(abs(bound), 1e-12) else "time_limit"
         heuristic_value = value
         if status != "optimal":
+            budget = 10.0 if time_limit_s is None else max(0.1 * time_limit_s, 0.5)
+            self._closure_rows(lp_rows, plan, counts, costs, budget)
             x, new_value, bound, status, _ = self._milp(counts, factors, value, bound, deadline, tolerance, costs,
                                                         start_rows=lp_rows, start_plan=plan)
             if x is not None and new_value >= value:
