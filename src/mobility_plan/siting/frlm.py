@@ -53,8 +53,8 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -301,7 +301,7 @@ def _structure(sets: Sequence[Sequence[frozenset[int]]], impossible: np.ndarray,
 class _Costs:
     """Objective of the exact models: the smallest flows are left out and added to every bound.
 
-    HiGHS treats costs below its tolerances (about 1e-7 of the largest) as zero and its
+    HiGHS treats costs far below the largest (below its tolerances) as zero and its
     presolve then removes such columns without accounting for their objective; the bounds
     it reports can then be off by more than the gaps we prove. Dropping those flows
     ourselves, up to ``dropped`` in total, keeps every reported bound valid: the optimum of
