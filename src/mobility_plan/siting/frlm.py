@@ -535,11 +535,10 @@ class FRLM:
         h.addRows(n, np.full(n, -highspy.kHighsInf), np.zeros(n), 2 * n, np.arange(0, 2 * n, 2, dtype=np.int32), index,
                   np.tile([1.0, -1.0], n))
 
-    def _first_links(self, layout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _first_links(self, periods: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One link row per merged path and period, for its smallest set (the likeliest to bind;
         this needs fewer rounds of row generation than an arbitrary set)."""
         st = self.structure
-        periods = layout[4]
         n_paths = len(st.path_flow)
         size = np.diff(st.set_nodes.indptr)
         order = np.lexsort((size[st.pair_set], st.pair_path))  # pairs by path, then by set size
@@ -588,7 +587,7 @@ class FRLM:
         MILP can start from the LP's full bound.
         """
         h, layout = self._relaxation(integer=False, counts=counts, factors=factors, costs=costs)
-        self._add_links(h, layout, *self._first_links(layout))
+        self._add_links(h, layout, *self._first_links(len(counts)))
         while True:
             if deadline is not None:
                 h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.1))
@@ -639,7 +638,7 @@ class FRLM:
         n_sets = st.set_nodes.shape[0]
         key = st.pair_path.astype(np.int64) * n_sets + st.pair_set  # increasing: pairs by path, then set
         modelled = costs.path_upper[st.pair_path] > 0
-        first = self._first_links((None, None, None, None, len(counts)))
+        first = self._first_links(len(counts))
         all_t = np.concatenate([first[0], *(r[0] for r in rows)])
         all_q = np.concatenate([first[1], *(r[1] for r in rows)])
         all_k = np.concatenate([first[2], *(r[2] for r in rows)])
@@ -655,8 +654,9 @@ class FRLM:
                     budget = max(min(deadline - time.perf_counter(), 0.5 * time_limit_s), 0.0)
                     stations = relaxed.improve(origin, time_limit_s=budget)
                     hit = self._hit(stations)
-                    if stations.sum() == plan[t].sum() and self._value(hit) > best[t][0]:
-                        best[t] = (self._value(hit), stations)
+                    value = self._value(hit)
+                    if stations.sum() == plan[t].sum() and value > best[t][0]:
+                        best[t] = (value, stations)
                     counted = relaxed._paths_ok(hit)
                     new |= counted[st.pair_path] & ~hit[st.pair_set] & ~present & modelled
                 if not new.any():
@@ -681,11 +681,12 @@ class FRLM:
         found_k = [r[2] for r in start_rows or []]
         best_x, value, status = None, incumbent_value, "time_limit"
         rows = 0
+        first = self._first_links(len(counts))
         while deadline is None or time.perf_counter() < deadline:
             # a fresh HiGHS instance per round: highspy's info and read-back solution are not
             # reliable after rows are added to a solved MIP, nor after a warm start
             h, layout = self._relaxation(integer=True, counts=counts, factors=factors, costs=costs)
-            links = [np.concatenate([self._first_links(layout)[i], *(found_t, found_q, found_k)[i]])
+            links = [np.concatenate([first[i], *(found_t, found_q, found_k)[i]])
                      for i in range(3)]
             self._add_links(h, layout, *links)
             rows = len(links[0])
@@ -739,7 +740,7 @@ class FRLM:
         start = time.perf_counter()
         deadline = None if time_limit_s is None else start + time_limit_s
         tolerance = 1e-4 if mip_gap is None else mip_gap
-        budget = 10.0 if time_limit_s is None else max(0.1 * time_limit_s, 0.5)
+        budget = _heuristic_budget(time_limit_s)
         greedy = self.greedy()
         lp_rows: list = []
         costs = self._costs(_DROP_SHARE * tolerance * self._value(self._hit(greedy)))
@@ -810,8 +811,7 @@ class FRLM:
         status = "optimal" if bound - value <= tolerance * max(abs(bound), 1e-12) else "time_limit"
         heuristic_value = value
         if status != "optimal":
-            budget = 10.0 if time_limit_s is None else max(0.1 * time_limit_s, 0.5)
-            self._closure_rows(lp_rows, plan, counts, costs, budget)
+            self._closure_rows(lp_rows, plan, counts, costs, _heuristic_budget(time_limit_s))
             x, new_value, bound, status, _ = self._milp(counts, factors, value, bound, deadline, tolerance, costs,
                                                         start_rows=lp_rows, start_plan=plan)
             if x is not None and new_value >= value:
@@ -961,6 +961,11 @@ class FRLM:
 def _status_name(name: str) -> str:
     return {"kTimeLimit": "time_limit", "kInfeasible": "infeasible", "kInterrupt": "interrupted"}.get(
         name, name.removeprefix("k").lower())
+
+
+def _heuristic_budget(time_limit_s: float | None) -> float:
+    """Seconds for each heuristic phase (swaps, row closure): a tenth of the limit, 10 s without one."""
+    return 10.0 if time_limit_s is None else max(0.1 * time_limit_s, 0.5)
 
 
 def _dual_bound(h) -> float:
