@@ -185,8 +185,9 @@ def bench_frlm(*, time_limit_s: float = 60.0, ranges=(150.0, 300.0), counts=(5, 
             ok = (result.status == "optimal" or result.gap <= mip_gap) and total < time_limit_s + 5
             print(f"  range {range_km:3.0f} km p={p:2d}: {total:5.1f} s (paths+sets {model.build_seconds:.1f} s) "
                   f"{result.status:10s} refuelled {result.details['flow_refuelled_share']:.1%}, gap {result.gap:.3%}, "
-                  f"greedy {result.details['heuristic_objective'] / result.objective:.4f} of best, LP bound "
-                  f"{result.details['lp_bound'] / 1e6:,.2f} M; {'PASS' if ok else 'FAIL'}")
+                  f"greedy+swaps {result.details['heuristic_objective'] / result.objective:.4f} of best, bound with "
+                  f"{result.details['cuts']:,} cuts {result.details['cut_bound'] / 1e6:,.2f} M, proof "
+                  f"{result.details['proof']}; {'PASS' if ok else 'FAIL'}")
 
 
 def main(argv: list[str] | None = None) -> int:
