@@ -290,6 +290,45 @@ def test_frlm_bounds_stay_valid_with_flows_over_many_orders_of_magnitude(seed):
         assert exact.objective >= best * (1 - 1e-3) and exact.gap <= 1e-3
 
 
+def _reference_sets(path, km, range_km):
+    """Station sets straight from the definition: per arc of the round trip ending beyond
+    half a tank, the nodes at places in [end - range, start of the arc]; minimal ones only."""
+    nodes = list(path) + list(path[-2::-1])
+    places = list(km) + [2 * km[-1] - x for x in km[-2::-1]]
+    windows = []
+    for i in range(len(nodes) - 1):
+        if places[i + 1] > range_km / 2 + 1e-9:
+            window = frozenset(n for n, x in zip(nodes[:i + 1], places[:i + 1]) if x >= places[i + 1] - range_km - 1e-9)
+            if not window:
+                return None
+            windows.append(window)
+    if not windows:
+        return {frozenset(path)}
+    return {w for w in windows if not any(v < w for v in windows)}
+
+
+@pytest.mark.parametrize("seed", [0, 3, 5])
+def test_refuelling_sets_match_their_definition(seed):
+    from dataclasses import replace
+
+    from mobility_plan.siting.frlm import refuelling_sets
+
+    G, od = _random_network(seed)
+    paths = shortest_paths(G, od)
+    # and a path through a node twice (not a shortest path, but a valid FlowPaths entry)
+    paths = replace(paths, paths=paths.paths + (np.array([0, 1, 0, 2]),),
+                    positions_km=paths.positions_km + (np.array([0.0, 30.0, 60.0, 100.0]),),
+                    flows=np.append(paths.flows, 1.0), origins=np.append(paths.origins, paths.nodes[0]),
+                    destinations=np.append(paths.destinations, paths.nodes[2]))
+    for range_km in (40.0, 70.0, 120.0, 200.0, 400.0):
+        sets, impossible = refuelling_sets(paths, range_km)
+        for q, (path, km) in enumerate(zip(paths.paths, paths.positions_km)):
+            expected = _reference_sets(path.tolist(), km.tolist(), range_km)
+            assert impossible[q] == (expected is None), (range_km, q)
+            if expected is not None:
+                assert set(sets[q]) == expected and len(sets[q]) == len(expected), (range_km, q)
+
+
 def test_odd_cycle_cut_on_a_triangle_of_sets():
     # three sets pairwise sharing a node, half a station on each node: the LP hits all
     # three sets with 1.5 stations, any integer choice hits at most 1 + (stations) of them

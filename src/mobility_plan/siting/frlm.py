@@ -196,38 +196,98 @@ def refuelling_sets(paths: FlowPaths, range_km: float) -> tuple[list[list[frozen
     if not np.isfinite(range_km) or range_km <= 0:
         raise ValidationError(f"range_km must be > 0 km, got {range_km}")
     half = range_km / 2.0
-    all_sets: list[list[frozenset[int]]] = []
-    impossible = np.zeros(len(paths.paths), dtype=bool)
     tolerance = 1e-9
-    for q, (path, position) in enumerate(zip(paths.paths, paths.positions_km)):
-        nodes, places = _round_trip(path, position)
-        starts, ends = places[:-1], places[1:]
-        # occurrences usable for arc a: index range [lo_a, hi_a] with places in [end - range, start]
-        hi = np.arange(len(starts))
-        lo = np.searchsorted(places, ends - range_km - tolerance, side="left")
-        needs = ends > half + tolerance
-        windows = [(int(l), int(h)) for l, h, need in zip(lo, hi, needs) if need]
-        if any(l > h for l, h in windows):
-            impossible[q] = True
-            all_sets.append([])
-            continue
-        # lo and hi never decrease along the trip, so a window contains another only when
-        # both start at the same occurrence: keep the shortest window per start
-        kept = []
-        seen_lo = set()
-        for l, h in windows:
-            if l not in seen_lo:
-                seen_lo.add(l)
-                kept.append((l, h))
-        candidate_sets = sorted({frozenset(nodes[l:h + 1].tolist()) for l, h in kept}, key=len)
-        minimal: list[frozenset[int]] = []
-        for s in candidate_sets:
-            if not any(m <= s for m in minimal):
-                minimal.append(s)
-        if not minimal:  # the whole round trip fits in half a tank: one station anywhere on the path
-            minimal = [frozenset(path.tolist())]
-        all_sets.append(minimal)
+    n_paths = len(paths.paths)
+    lengths = np.array([len(p) for p in paths.paths], dtype=np.int64)
+    impossible = np.zeros(n_paths, dtype=bool)
+    all_sets: list[list[frozenset[int]]] = [[] for _ in range(n_paths)]
+    if n_paths == 0:
+        return all_sets, impossible
+    # all round trips at once: occurrence i of path q sits at path position i (outbound) or
+    # 2 (n_q - 1) - i (return); km places are made increasing across paths with an offset
+    trips = 2 * lengths - 1
+    trip_start = np.concatenate([[0], np.cumsum(trips)[:-1]])
+    owner = np.repeat(np.arange(n_paths), trips)
+    occurrence = np.arange(int(trips.sum())) - trip_start[owner]
+    turn = lengths - 1
+    position = np.where(occurrence <= turn[owner], occurrence, 2 * turn[owner] - occurrence)
+    path_start = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    km = np.concatenate(paths.positions_km)
+    total_km = km[path_start + turn]
+    places = np.where(occurrence <= turn[owner], km[path_start[owner] + position],
+                      2 * total_km[owner] - km[path_start[owner] + position])
+    offset = 4.0 * (float(total_km.max()) + range_km) + 1.0
+    shifted = places + offset * owner
+    # arcs: from occurrence i to i + 1 of the same trip; those ending beyond half a tank need a station
+    arc = np.flatnonzero(np.diff(owner) == 0)
+    arc_owner = owner[arc]
+    ends = places[arc + 1]
+    need = ends > half + tolerance
+    arc, arc_owner, ends = arc[need], arc_owner[need], ends[need]
+    # usable occurrences for the arc: [lo, hi] with places in [end - range, start of the arc]
+    lo = np.searchsorted(shifted, ends - range_km - tolerance + offset * arc_owner, side="left")
+    hi = arc
+    bad = lo > hi
+    impossible[np.unique(arc_owner[bad])] = True
+    has_arc = np.zeros(n_paths, dtype=bool)
+    has_arc[arc_owner] = True
+    keep = ~impossible[arc_owner]
+    lo, hi, arc_owner = lo[keep], hi[keep], arc_owner[keep]
+    # lo and hi never decrease along a trip, so a window contains another only when both start
+    # at the same occurrence: keep the shortest window per start
+    first = np.ones(len(lo), dtype=bool)
+    first[1:] = (lo[1:] != lo[:-1]) | (arc_owner[1:] != arc_owner[:-1])
+    lo, hi, arc_owner = lo[first], hi[first], arc_owner[first]
+    # on a simple path a window's nodes are the path positions [a, b]; over the turn at the
+    # destination it covers [min(lo, mirror of hi), turn]; inclusion is interval containment
+    lo_pos, hi_pos, t = position[lo], position[hi], turn[arc_owner]
+    lo_out, hi_out = occurrence[lo] <= t, occurrence[hi] <= t
+    a = np.where(hi_out, lo_pos, np.where(~lo_out, hi_pos, np.minimum(lo_pos, hi_pos)))
+    b = np.where(hi_out, hi_pos, np.where(~lo_out, lo_pos, t))
+    order = np.lexsort((b, a, arc_owner))
+    q, a, b = arc_owner[order], a[order], b[order]
+    distinct = np.ones(len(q), dtype=bool)
+    distinct[1:] = (q[1:] != q[:-1]) | (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    q, a, b = q[distinct], a[distinct], b[distinct]
+    # sorted by (path, a, b): minimal when first with its a and every later interval of the
+    # path ends after it (later paths get a larger offset, so they never count)
+    big = float(lengths.max()) + 1.0
+    key = b + big * q
+    later = np.minimum.accumulate(key[::-1])[::-1]
+    later_min = np.append(later[1:], np.inf)
+    first_a = np.ones(len(q), dtype=bool)
+    first_a[1:] = (q[1:] != q[:-1]) | (a[1:] != a[:-1])
+    minimal = first_a & (later_min > key)
+    q, a, b = q[minimal], a[minimal], b[minimal]
+    by_size = np.lexsort((a, b - a, q))
+    simple = np.array([len(np.unique(p)) == len(p) for p in paths.paths])
+    for k in by_size:
+        path_id = int(q[k])
+        if simple[path_id]:
+            all_sets[path_id].append(frozenset(paths.paths[path_id][a[k]:b[k] + 1].tolist()))
+    for path_id in np.flatnonzero(~has_arc & ~impossible):
+        # the whole round trip fits in half a tank: one station anywhere on the path
+        all_sets[path_id] = [frozenset(paths.paths[path_id].tolist())]
+    for path_id in np.flatnonzero(~simple & has_arc & ~impossible):
+        # not a simple path: compare the windows' node sets themselves
+        nodes, trip_places = _round_trip(paths.paths[path_id], paths.positions_km[path_id])
+        windows = []
+        for i in range(len(nodes) - 1):
+            end = trip_places[i + 1]
+            if end > half + tolerance:
+                start_occurrence = int(np.searchsorted(trip_places, end - range_km - tolerance, side="left"))
+                windows.append(frozenset(nodes[start_occurrence:i + 1].tolist()))
+        all_sets[path_id] = _minimal_sets(windows)
     return all_sets, impossible
+
+
+def _minimal_sets(candidates: Sequence[frozenset[int]]) -> list[frozenset[int]]:
+    """The inclusion-minimal sets among ``candidates`` (duplicates once), smallest first."""
+    minimal: list[frozenset[int]] = []
+    for s in sorted(set(candidates), key=len):
+        if not any(m <= s for m in minimal):
+            minimal.append(s)
+    return minimal
 
 
 def _restrict_sets(sets: Sequence[Sequence[frozenset[int]]], impossible: np.ndarray,
