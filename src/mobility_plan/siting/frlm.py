@@ -735,7 +735,7 @@ class FRLM:
                           guided=guided, guided_value=guided_value, flip_bound=flip)
 
     def _search(self, lp, latest: dict, rows: list, greedy: np.ndarray, costs: _Costs, budget: float,
-                known: list[float]) -> tuple[np.ndarray, float, float]:
+                known: list[float], deadline: float | None) -> tuple[np.ndarray, float, float]:
         """Heuristics run while the LP thread ``lp`` works.
 
         Returns the best stations, their value and the value of greedy + swaps alone.
@@ -745,7 +745,7 @@ class FRLM:
         rows generated so far (as in :meth:`_closure_rows`: optimistic about long paths, it
         escapes the swaps' local optima). ``known[0]`` is raised to the best value.
         """
-        incumbent = self.improve(greedy, time_limit_s=budget)
+        incumbent = self.improve(greedy, time_limit_s=_remaining(budget, deadline))
         value = swapped = self._value(self._hit(incumbent))
         known[0] = max(known[0], value)
         seen, relaxed_turn = 0, False
@@ -756,10 +756,11 @@ class FRLM:
                 continue
             seen = rounds
             if relaxed_turn:
-                _, found = self._closure_rows(list(rows), incumbent[None, :], [self.p], costs, budget)
+                _, found = self._closure_rows(list(rows), incumbent[None, :], [self.p], costs,
+                                              _remaining(budget, deadline))
                 candidate, candidate_value = found[0][1], found[0][0]
             else:
-                candidate = self.improve(self._guided(x_lp, [self.p])[0], time_limit_s=budget)
+                candidate = self.improve(self._guided(x_lp, [self.p])[0], time_limit_s=_remaining(budget, deadline))
                 candidate_value = self._value(self._hit(candidate))
             relaxed_turn = not relaxed_turn
             if candidate_value > value:
@@ -948,7 +949,7 @@ class FRLM:
             latest: dict = {}
             lp = pool.submit(self._lp, [self.p], [1.0], deadline, costs, lp_rows, cuts=True, tolerance=tolerance,
                              incumbent=known, latest=latest)
-            incumbent, value, swapped = self._search(lp, latest, lp_rows, greedy, costs, budget, known)
+            incumbent, value, swapped = self._search(lp, latest, lp_rows, greedy, costs, budget, known, deadline)
             outcome = lp.result()
         bound = outcome.bound
         stats = {"heuristic_objective": swapped, "lp_search_objective": value,
@@ -958,7 +959,8 @@ class FRLM:
             proof = "lp bound with odd-cycle cuts" if outcome.cuts else "lp bound"
             return self._result(incumbent, start, best_bound=bound, status="optimal", model="frlm",
                                 extra={**stats, "proof": proof})
-        closure, found = self._closure_rows(lp_rows, incumbent[None, :], [self.p], costs, budget)
+        closure, found = self._closure_rows(lp_rows, incumbent[None, :], [self.p], costs,
+                                            _remaining(budget, deadline))
         if found[0][0] > value:
             value, incumbent = found[0]
         fixed = self._fixings(outcome, value)
@@ -1022,7 +1024,7 @@ class FRLM:
             plan, value = outcome.guided, outcome.guided_value
         status = "optimal" if bound - value <= tolerance * max(abs(bound), 1e-12) else "time_limit"
         if status != "optimal":
-            self._closure_rows(lp_rows, plan, counts, costs, _heuristic_budget(time_limit_s))
+            self._closure_rows(lp_rows, plan, counts, costs, _remaining(_heuristic_budget(time_limit_s), deadline))
             x, new_value, bound, status, _ = self._milp(counts, factors, value, bound, deadline, tolerance, costs,
                                                         start_rows=lp_rows, start_plan=plan, cuts=outcome.cuts,
                                                         fixed=self._fixings(outcome, value))
@@ -1296,6 +1298,11 @@ def _add_cuts(h, layout, cuts: Sequence[tuple[int, np.ndarray, np.ndarray, np.nd
         upper.append(rhs)
     h.addRows(len(cuts), np.full(len(cuts), -highspy.kHighsInf), np.array(upper, dtype=float), position,
               np.array(starts, dtype=np.int32), np.concatenate(index).astype(np.int32), np.concatenate(value))
+
+
+def _remaining(budget: float, deadline: float | None) -> float:
+    """``budget`` seconds, cut to the time left before ``deadline`` (0 once it has passed)."""
+    return budget if deadline is None else max(min(budget, deadline - time.perf_counter()), 0.0)
 
 
 def _dual_bound(h, columns: int = 0) -> tuple[float, np.ndarray]:
