@@ -406,6 +406,27 @@ def test_frlm_station_bounds_hold_for_every_solution(seed):
     assert bound >= best_open.max() * (1 - 1e-9)
 
 
+@pytest.mark.parametrize("seed", [0, 2, 4])
+def test_frlm_branch_and_bound_alone_proves_the_optimum(seed):
+    # with no incumbent to prune against, the branch and bound after the cut rounds must
+    # end at integral stations whose best value is the brute-force optimum
+    G, od = _random_network(seed)
+    paths = shortest_paths(G, od)
+    n = len(paths.nodes)
+    branched = 0
+    for p in (3, 4):
+        model = FRLM.from_paths(paths, range_km=120.0, p=p)
+        best = max(float(paths.flows[model.refuelled(np.isin(np.arange(n), combo))].sum())
+                   for combo in itertools.combinations(range(n), p))
+        latest: dict = {}
+        outcome = model._lp([p], [1.0], None, model._costs(0.0), [], cuts=True, tolerance=0.0, incumbent=[0.0],
+                            latest=latest)
+        assert latest["rounds"] >= outcome.cut_rounds + min(outcome.nodes, 1)  # node LPs go to the heuristics
+        assert outcome.bound == pytest.approx(best), (seed, p)
+        branched += outcome.nodes
+    assert branched > 0
+
+
 def test_frlm_semantics_on_a_line():
     # 0 -100- 1 -100- 2, range 200 km: the trip 0 -> 2 -> 0 (400 km) needs a station at 1
     # (half tank 100 km reaches 1; full tank 200 km reaches 2 and back to 1)

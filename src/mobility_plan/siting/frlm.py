@@ -39,7 +39,9 @@ basis). The LP puts half stations on nodes shared by two sets, hitting both; eac
 therefore also adds odd-cycle cuts (``{0, 1/2}``-Chvatal-Gomory cuts over the rows
 ``w_K <= x(K)``, see :func:`_odd_cycle_cuts`), which closed most of the LP gap on the
 national expressway network (e.g. range 150 km, p = 40: from 0.8 % to below 0.1 %). Each
-round's LP is a relaxation of the model, so each round's bound holds. Meanwhile, on the
+round's LP is a relaxation of the model, so each round's bound holds. When the cuts stall,
+a best-first branch and bound on the stations continues over the same LP (each node fixes
+stations through column bounds and is bounded by its Lagrangian bound). Meanwhile, on the
 other core, greedy + swaps, swaps from each LP solution's fully open stations, and greedy +
 swaps on the model with the rows generated so far look for good stations. When their value
 is within the gap tolerance of the bound, that is the proof; otherwise stations are fixed
@@ -394,6 +396,7 @@ class _LPOutcome:
     guided: np.ndarray | None  # best stations from the LP solutions (periods x nodes), see FRLM._guided
     guided_value: float
     flip_bound: np.ndarray | None  # bound with each station closed [0] or open [1], (2, periods, nodes)
+    nodes: int = 0                 # branch-and-bound nodes solved after the cut rounds
 
 
 @dataclass(frozen=True)
@@ -673,7 +676,8 @@ class FRLM:
         and valid cuts, is a relaxation of the MILP, so each round's bound holds; the best is
         kept. The rounds stop when nothing is violated, when the bound is within
         ``tolerance`` of ``incumbent[0]`` (which the caller may raise while this runs), or
-        when three rounds gain less than a tenth of the tolerance. Each round's station
+        when three rounds gain less than a tenth of the tolerance; in that last case, for a
+        single period, :meth:`_branch` goes on from the same LP. Each round's station
         values are put in ``latest`` (``x``, ``rounds``) for the caller's heuristics; without
         ``latest`` the LP's stations are completed greedily here (:meth:`_guided`).
         """
@@ -683,7 +687,7 @@ class FRLM:
         matrix = self.structure.set_nodes.tocsr()
         incumbent = [-np.inf] if incumbent is None else incumbent
         lp_bound, bound, history, flip = float("inf"), float("inf"), [], None
-        x, found_cuts, guided, guided_value = None, [], None, -np.inf
+        x, found_cuts, guided, guided_value, stopped, nodes = None, [], None, -np.inf, "stall", 0
         # the first solve from scratch: primal simplex is several times faster on this LP
         h.setOptionValue("simplex_strategy", 4)
         while True:
@@ -693,6 +697,7 @@ class FRLM:
             h.setOptionValue("simplex_strategy", 1)
             status = str(h.getModelStatus()).split(".")[-1]
             if status != "kOptimal" or h.getInfo().primal_solution_status != 2:
+                stopped = "time"
                 break  # out of time: the bounds of the rounds before stay valid
             solution = np.asarray(h.getSolution().col_value)
             lagrangian, flipped = _dual_bound(h, periods * block)
@@ -717,6 +722,7 @@ class FRLM:
                         guided, guided_value = plan, value
                         incumbent[0] = max(incumbent[0], value)
                 if bound - incumbent[0] <= tolerance * max(abs(bound), 1e-12):
+                    stopped = "gap"
                     break
                 if len(history) > 3 and history[-4] - bound < 0.1 * tolerance * abs(bound):
                     break
@@ -731,8 +737,91 @@ class FRLM:
                 rows.append(violated)
             _add_cuts(h, layout, new)
             found_cuts += new
+        if cuts and stopped == "stall" and periods == 1 and x is not None and latest is not None:
+            bound, nodes = self._branch(h, layout, costs, bound, x[0], incumbent, tolerance, deadline, rows, latest)
         return _LPOutcome(bound=bound, lp_bound=lp_bound, x=x, cuts=found_cuts, cut_rounds=len(history),
-                          guided=guided, guided_value=guided_value, flip_bound=flip)
+                          guided=guided, guided_value=guided_value, flip_bound=flip, nodes=nodes)
+
+    def _branch(self, h, layout, costs: _Costs, bound: float, x_root: np.ndarray, incumbent: list[float],
+                tolerance: float, deadline: float | None, rows: list | None, latest: dict,
+                max_nodes: int = 200) -> tuple[float, int]:
+        """Best-first branch and bound on the stations, over the LP (rows and cuts) in ``h``.
+
+        Each node fixes some stations open or closed through their column bounds and
+        re-solves the LP (dual simplex from the last basis), adding the link rows its
+        solution violates (valid everywhere). A node's bound is its Lagrangian bound (the
+        column bounds included), so it holds for every solution under its fixings; nodes
+        whose bound is within the tolerance of ``incumbent[0]`` (a true value, raised by the
+        caller's heuristics from each node's LP solution, passed in ``latest``) are closed.
+        Branches on the most fractional station. Stops when the largest open bound is within
+        the tolerance, at ``deadline`` or after ``max_nodes`` nodes. Returns the bound (the
+        largest bound of the open nodes, or of the closed ones if none is left) and the
+        number of nodes solved.
+        """
+        import heapq
+
+        n_nodes = layout[0]
+        columns = np.arange(n_nodes, dtype=np.int32)
+        base_lower, base_upper = self.existing.astype(float), self.candidates.astype(float)
+        dropped = costs.dropped
+
+        def solve(fixed: dict[int, float]) -> tuple[float, np.ndarray | None]:
+            lower, upper = base_lower.copy(), base_upper.copy()
+            for k, v in fixed.items():
+                lower[k] = upper[k] = v
+            h.changeColsBounds(n_nodes, columns, lower, upper)
+            while True:
+                if deadline is not None:
+                    h.setOptionValue("time_limit", h.getRunTime() + max(deadline - time.perf_counter(), 0.1))
+                h.run()
+                status = str(h.getModelStatus()).split(".")[-1]
+                if status == "kInfeasible":
+                    return -np.inf, None  # the fixings exceed the station count: no solution here
+                if status != "kOptimal" or h.getInfo().primal_solution_status != 2:
+                    return np.inf, None  # out of time: the node stays open with its parent's bound
+                solution = np.asarray(h.getSolution().col_value)
+                violated = self._violated(solution, layout)
+                if not len(violated[1]):
+                    return _dual_bound(h)[0] / costs.scale + dropped, solution[:n_nodes]
+                self._add_links(h, layout, *violated)
+                if rows is not None:
+                    rows.append(violated)
+
+        def closed(node_bound: float) -> bool:
+            return node_bound - incumbent[0] <= tolerance * max(abs(node_bound), 1e-12)
+
+        heap = [(-bound, 0, {}, x_root)]
+        counter, nodes, closed_bound = 1, 0, -np.inf
+        while heap and nodes < max_nodes and (deadline is None or time.perf_counter() < deadline):
+            node_bound = -heap[0][0]
+            if closed(node_bound):
+                break
+            _, _, fixed, x = heapq.heappop(heap)
+            fractional = np.abs(x - 0.5)
+            fractional[list(fixed)] = np.inf
+            k = int(np.argmin(fractional))
+            if fractional[k] > 0.5 - 1e-6:  # integral stations: the LP value is their true value
+                closed_bound = max(closed_bound, node_bound)
+                continue
+            for value in (1.0, 0.0):
+                child = {**fixed, k: value}
+                child_bound, child_x = solve(child)
+                nodes += 1
+                if child_x is None:
+                    if np.isfinite(child_bound):  # timed out: keep the parent's bound
+                        heapq.heappush(heap, (-node_bound, counter, child, x))
+                        counter += 1
+                    continue
+                child_bound = min(child_bound, node_bound)
+                latest.update(x=child_x[None, :], rounds=latest.get("rounds", 0) + 1)
+                if closed(child_bound):
+                    closed_bound = max(closed_bound, child_bound)
+                else:
+                    heapq.heappush(heap, (-child_bound, counter, child, child_x))
+                    counter += 1
+        h.changeColsBounds(n_nodes, columns, base_lower, base_upper)
+        open_bound = -heap[0][0] if heap else -np.inf
+        return min(bound, max(open_bound, closed_bound)), nodes
 
     def _search(self, lp, latest: dict, rows: list, greedy: np.ndarray, costs: _Costs, budget: float,
                 known: list[float], deadline: float | None) -> tuple[np.ndarray, float, float]:
@@ -954,10 +1043,12 @@ class FRLM:
         bound = outcome.bound
         stats = {"heuristic_objective": swapped, "lp_search_objective": value,
                  "lp_bound": outcome.lp_bound if np.isfinite(outcome.lp_bound) else None, "cut_bound": bound,
-                 "cuts": len(outcome.cuts), "cut_rounds": outcome.cut_rounds, "left_out_flow": costs.dropped}
+                 "cuts": len(outcome.cuts), "cut_rounds": outcome.cut_rounds, "nodes": outcome.nodes,
+                 "left_out_flow": costs.dropped}
         if bound - value <= tolerance * max(abs(bound), 1e-12):
-            proof = "lp bound with odd-cycle cuts" if outcome.cuts else "lp bound"
-            return self._result(incumbent, start, best_bound=bound, status="optimal", model="frlm",
+            proof = "lp bound" + (" with odd-cycle cuts" if outcome.cuts else "") + (
+                f" and {outcome.nodes} branch-and-bound nodes" if outcome.nodes else "")
+            return self._result(incumbent, start, best_bound=max(bound, value), status="optimal", model="frlm",
                                 extra={**stats, "proof": proof})
         closure, found = self._closure_rows(lp_rows, incumbent[None, :], [self.p], costs,
                                             _remaining(budget, deadline))
