@@ -738,11 +738,11 @@ class FRLM:
             _add_cuts(h, layout, new)
             found_cuts += new
         if cuts and stopped == "stall" and periods == 1 and x is not None and latest is not None:
-            bound, nodes = self._branch(h, layout, costs, bound, x[0], incumbent, tolerance, deadline, rows, latest)
+            bound, nodes = self._branch(h, layout, costs, bound, incumbent, tolerance, deadline, rows, latest)
         return _LPOutcome(bound=bound, lp_bound=lp_bound, x=x, cuts=found_cuts, cut_rounds=len(history),
                           guided=guided, guided_value=guided_value, flip_bound=flip, nodes=nodes)
 
-    def _branch(self, h, layout, costs: _Costs, bound: float, x_root: np.ndarray, incumbent: list[float],
+    def _branch(self, h, layout, costs: _Costs, bound: float, incumbent: list[float],
                 tolerance: float, deadline: float | None, rows: list | None, latest: dict,
                 max_nodes: int = 200) -> tuple[float, int]:
         """Best-first branch and bound on the stations, over the LP (rows and cuts) in ``h``.
@@ -790,7 +790,13 @@ class FRLM:
         def closed(node_bound: float) -> bool:
             return node_bound - incumbent[0] <= tolerance * max(abs(node_bound), 1e-12)
 
-        heap = [(-bound, 0, {}, x_root)]
+        # the root again, with every link row its solution violates (the cut rounds may stop first)
+        root_bound, root_x = solve({})
+        if root_x is None:
+            h.changeColsBounds(n_nodes, columns, base_lower, base_upper)
+            return bound, 0
+        latest.update(x=root_x[None, :], rounds=latest.get("rounds", 0) + 1)
+        heap = [(-min(bound, root_bound), 0, {}, root_x)]
         counter, nodes, closed_bound = 1, 0, -np.inf
         while heap and nodes < max_nodes and (deadline is None or time.perf_counter() < deadline):
             node_bound = -heap[0][0]
@@ -837,14 +843,15 @@ class FRLM:
         incumbent = self.improve(greedy, time_limit_s=_remaining(budget, deadline))
         value = swapped = self._value(self._hit(incumbent))
         known[0] = max(known[0], value)
-        seen, relaxed_turn = 0, False
-        while not lp.done():
+        seen, relaxed_turn, last = 0, False, False
+        while not last:
+            last = lp.done()  # once done, the final LP solution is still looked at once
             rounds, x_lp = latest.get("rounds", 0), latest.get("x")
             if rounds == seen or x_lp is None:
                 time.sleep(0.02)
                 continue
             seen = rounds
-            if relaxed_turn:
+            if relaxed_turn and not last:
                 _, found = self._closure_rows(list(rows), incumbent[None, :], [self.p], costs,
                                               _remaining(budget, deadline))
                 candidate, candidate_value = found[0][1], found[0][0]
