@@ -389,8 +389,7 @@ class _LPOutcome:
     """Result of :meth:`FRLM._lp`: bounds (flow units, left-out flow included), LP stations, cuts."""
 
     bound: float              # best valid bound (after the cuts, if any)
-    lp_bound: float           # bound of the LP relaxation itself (inf if cuts came first)
-    x: np.ndarray | None      # LP station values, periods x nodes (None if no LP finished)
+    lp_bound: float | None    # bound of the LP relaxation itself (None if cuts came first)
     cuts: list                # odd-cycle cuts: (period, sets, nodes, coefficients, rhs)
     cut_rounds: int
     guided: np.ndarray | None  # best stations from the LP solutions (periods x nodes), see FRLM._guided
@@ -468,6 +467,10 @@ class FRLM:
         if len(st.path_flow) == 0:
             return np.zeros(0, bool)
         return np.logical_and.reduceat(hit[st.pair_set], st.path_starts)
+
+    def _plan_value(self, plan: np.ndarray, factors: Sequence[float]) -> float:
+        """Flow refuelled by a plan (periods x nodes), weighted by each period's flow factor."""
+        return sum(f * self._value(self._hit(plan[t])) for t, f in enumerate(factors))
 
     def refuelled(self, open_nodes: np.ndarray) -> np.ndarray:
         """Boolean per OD pair: refuelled by the stations ``open_nodes`` (a node mask)."""
@@ -686,7 +689,7 @@ class FRLM:
         n_nodes, n_sets, _, block, periods = layout
         matrix = self.structure.set_nodes.tocsr()
         incumbent = [-np.inf] if incumbent is None else incumbent
-        lp_bound, bound, history, flip = float("inf"), float("inf"), [], None
+        lp_bound, bound, history, flip = None, float("inf"), [], None
         x, found_cuts, guided, guided_value, stopped, nodes = None, [], None, -np.inf, "stall", 0
         # the first solve from scratch: primal simplex is several times faster on this LP
         h.setOptionValue("simplex_strategy", 4)
@@ -717,7 +720,7 @@ class FRLM:
                     latest.update(x=x, rounds=len(history))
                 else:
                     plan = self._guided(x, counts)
-                    value = sum(f * self._value(self._hit(plan[t])) for t, f in enumerate(factors))
+                    value = self._plan_value(plan, factors)
                     if value > guided_value:
                         guided, guided_value = plan, value
                         incumbent[0] = max(incumbent[0], value)
@@ -739,8 +742,8 @@ class FRLM:
             found_cuts += new
         if cuts and stopped == "stall" and periods == 1 and x is not None and latest is not None:
             bound, nodes = self._branch(h, layout, costs, bound, incumbent, tolerance, deadline, rows, latest)
-        return _LPOutcome(bound=bound, lp_bound=lp_bound, x=x, cuts=found_cuts, cut_rounds=len(history),
-                          guided=guided, guided_value=guided_value, flip_bound=flip, nodes=nodes)
+        return _LPOutcome(bound=bound, lp_bound=lp_bound, cuts=found_cuts, cut_rounds=len(history), guided=guided,
+                          guided_value=guided_value, flip_bound=flip, nodes=nodes)
 
     def _branch(self, h, layout, costs: _Costs, bound: float, incumbent: list[float],
                 tolerance: float, deadline: float | None, rows: list | None, latest: dict,
@@ -996,7 +999,7 @@ class FRLM:
                 solution = np.asarray(h.getSolution().col_value)
                 n_nodes, _, _, block, periods = layout
                 x = np.stack([solution[t * block:t * block + n_nodes] > 0.5 for t in range(periods)])
-                true_value = sum(factor * self._value(self._hit(x[t])) for t, factor in enumerate(factors))
+                true_value = self._plan_value(x, factors)
                 if true_value > value or best_x is None and true_value >= value:
                     best_x, value = x, true_value
                 if model_status in ("kOptimal", "kTimeLimit"):
@@ -1049,7 +1052,7 @@ class FRLM:
             outcome = lp.result()
         bound = outcome.bound
         stats = {"heuristic_objective": swapped, "lp_search_objective": value,
-                 "lp_bound": outcome.lp_bound if np.isfinite(outcome.lp_bound) else None, "cut_bound": bound,
+                 "lp_bound": outcome.lp_bound, "cut_bound": bound,
                  "cuts": len(outcome.cuts), "cut_rounds": outcome.cut_rounds, "nodes": outcome.nodes,
                  "left_out_flow": costs.dropped}
         if bound - value <= tolerance * max(abs(bound), 1e-12):
@@ -1111,7 +1114,7 @@ class FRLM:
             current = self.greedy(p=count, start=current)
             plan.append(current.copy())
         plan = np.stack(plan)
-        value = sum(f * self._value(self._hit(plan[t])) for t, f in enumerate(factors))
+        value = self._plan_value(plan, factors)
         lp_rows: list = []
         costs = self._costs(_DROP_SHARE * tolerance * value / max(sum(factors), 1e-12))
         outcome = self._lp(counts, factors, deadline, costs, lp_rows, cuts=True, tolerance=tolerance,
@@ -1141,7 +1144,7 @@ class FRLM:
             shares[label] = float(self.paths.flows[self.refuelled(plan[t])].sum() / max(self.paths.flows.sum(), 1e-12))
         details = {**final.details, "opened_by_period": opened, "refuelled_share_by_period": shares,
                    "counts": dict(zip(labels, counts)), "heuristic_objective": heuristic_value,
-                   "lp_bound": outcome.lp_bound if np.isfinite(outcome.lp_bound) else None,
+                   "lp_bound": outcome.lp_bound,
                    "cut_bound": outcome.bound, "cuts": len(outcome.cuts)}
         return SitingResult(model="frlm_rollout", sites=final.sites, assignment=final.assignment, objective=value,
                             best_bound=max(bound, value), gap=gap, status=status,
