@@ -710,6 +710,9 @@ class FRLM:
                 flip = np.stack([flipped[:, t * block:t * block + n_nodes] for t in range(periods)], axis=1) \
                     / costs.scale + costs.dropped * float(sum(factors))
             x = np.stack([solution[t * block:t * block + n_nodes] for t in range(periods)])
+            if deadline is not None and time.perf_counter() >= deadline:
+                stopped = "time"  # this round's bound counts; no more work on it
+                break
             violated = self._violated(solution, layout)
             if not found_cuts and not len(violated[1]):
                 lp_bound = bound
