@@ -364,6 +364,36 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+
+# --------------------------------------------------------------------------- validate
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .validate import checks_frame, run_checks
+
+    rows = run_checks(args.only, progress=not args.json)
+    frame = checks_frame(rows)
+    if args.json:
+        print(json.dumps(frame.to_dict(orient="records"), ensure_ascii=False, indent=1, allow_nan=False))
+        return 0
+    if frame.empty:
+        print("no backtests are registered")
+        return 1
+    shown = frame.assign(
+        model_value=frame["model_value"].map(lambda v: "n/a" if v is None or pd.isna(v) else f"{v:,.3g}"),
+        baseline_value=frame["baseline_value"].map(lambda v: "n/a" if v is None or pd.isna(v) else f"{v:,.3g}"),
+        met=frame["met"].map({True: "yes", False: "NO"}),
+    ).drop(columns=["beats_baseline", "note"])
+    _print_table(shown)
+    notes = frame[frame["note"].astype(bool)]
+    if len(notes):
+        print("\nnotes:")
+        for _, row in notes.iterrows():
+            print(f"  {row['measure']}: {row['note']}")
+    print(f"\n{int(frame['met'].sum())} of {len(frame)} goals met")
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -451,6 +481,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = commands.add_parser("summary", help="summarise the default data and road networks")
     summary.set_defaults(handler=_cmd_summary)
+
+    validate = commands.add_parser("validate", help="run every backtest against real Korean data and print one table")
+    validate.add_argument("--only", nargs="+", default=None, help="only these areas (fleet, allocation, hydrogen, ...)")
+    validate.add_argument("--json", action="store_true", help="print a JSON list of rows")
+    validate.set_defaults(handler=_cmd_validate)
     return parser
 
 
