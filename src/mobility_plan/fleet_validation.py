@@ -87,6 +87,9 @@ def fleet_checks(*, models: tuple[str, ...] | None = None) -> list[Check]:
     models = models or (*fleet.MODELS, *fleet.FORECASTERS)
     rows = []
     for vehicle, goal in FLEET_GOALS.items():
+        stock = fleet.actual_stock(vehicle)
+        history = pd.DataFrame({"year": stock.index[stock.index <= ORIGIN_YEAR].astype("int64"),
+                                "actual_vehicles": stock[stock.index <= ORIGIN_YEAR].to_numpy()})
         for model in models:
             table, mape, naive_mape, note = holdout_series(vehicle, model)
             check_goal = f"<= {goal.mape_pct:g}" + (f" (stretch {goal.stretch_pct:g})" if goal.stretch_pct else "")
@@ -103,7 +106,7 @@ def fleet_checks(*, models: tuple[str, ...] | None = None) -> list[Check]:
                 goal=check_goal,
                 goal_value=goal.mape_pct,
                 note=f"{model}: {note}",
-                details={"series": table, "vehicle": vehicle},
+                details={"series": table, "history": history, "vehicle": vehicle},
             ))
     return rows
 
