@@ -68,3 +68,11 @@ def test_validation_page_switches_rows_and_handles_no_area(shared_data):
     at.multiselect(key="validation_areas").set_value([]).run()
     assert not at.exception
     assert "Choose at least one area" in at.info[0].value
+
+
+@pytest.mark.slow
+def test_overview_chart_shows_the_ensemble_band(shared_data):
+    at = AppTest.from_file(str(APP), default_timeout=300).run()
+    assert not at.exception, [e.value for e in at.exception]
+    spec = at.get("vega_lite_chart")[0].proto.spec
+    assert "ensemble band" in spec and "stock_high_vehicles" in spec
