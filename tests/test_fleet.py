@@ -237,3 +237,31 @@ def test_holdout_table_and_baseline():
 def test_bad_forecast_inputs(call, message):
     with pytest.raises(ValidationError, match=message):
         call()
+
+
+def test_selection_by_rolling_origin_sees_only_targets_published_by_each_inner_origin():
+    years = np.arange(2014, 2021)
+    stock = 100.0 * 2.0 ** (years - 2014)  # doubling
+    good = [(2018, 1600.0, 2014), (2020, 6400.0, 2014)]  # known early and exactly right
+    picked = fleet.forecast_stock(years, stock, [2021, 2022], model="selected", targets=good)
+    assert picked.selected == "target_path" and picked.rolling_origin_error_pct["target_path"] == pytest.approx(0)
+    wrong = [(2018, 16000.0, 2014), (2020, 64000.0, 2014)]  # ten times too high
+    picked = fleet.forecast_stock(years, stock, [2021, 2022], model="selected", targets=wrong)
+    assert picked.selected in ("damped_trend", "additions_growth")
+    # a target published in the origin year itself cannot have steered any inner origin's choice
+    late = good + [(2022, 1e9, 2020)]
+    again = fleet.forecast_stock(years, stock, [2021, 2022], model="selected", targets=late)
+    assert dict(again.rolling_origin_error_pct) == dict(
+        fleet.forecast_stock(years, stock, [2021, 2022], model="selected", targets=good).rolling_origin_error_pct)
+    # the band is the chosen model's largest inner error by horizon, around the central path
+    assert (np.array(again.low_vehicles) <= np.array(again.central_vehicles)).all()
+    assert (np.array(again.central_vehicles) <= np.array(again.high_vehicles)).all()
+
+
+def test_selection_from_2020_uses_the_pre_2021_record():
+    forecast = fleet.forecast_vehicle("ev", range(2021, 2025), origin_year=2020, model="selected")
+    scores = forecast.rolling_origin_error_pct
+    assert set(scores) == {"target_path", "target_path_realised", "damped_trend", "additions_growth", "ensemble"}
+    assert forecast.selected == min(scores, key=scores.get)
+    # no target was due before 2020, so the realised path equals the face-value one at every inner origin
+    assert scores["target_path"] == scores["target_path_realised"]

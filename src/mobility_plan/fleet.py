@@ -17,7 +17,7 @@ are fitted to the history.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
 
@@ -474,17 +474,23 @@ def _forecast_settings() -> pd.DataFrame:
                          expected_columns=["setting", "value", "unit", "source"])
 
 
-def _setting(name: str) -> float:
+@lru_cache(maxsize=1)
+def _settings_by_name() -> tuple[Mapping[str, float], tuple[float, ...]]:
     table = _forecast_settings()
-    values = table.loc[table["setting"] == name, "value"]
-    if values.empty:
+    single = MappingProxyType({str(k): float(v) for k, v in zip(table["setting"], table["value"])
+                               if k != "damping_candidate"})
+    return single, tuple(float(v) for v in table.loc[table["setting"] == "damping_candidate", "value"])
+
+
+def _setting(name: str) -> float:
+    single, _ = _settings_by_name()
+    if name not in single:
         raise ValidationError(f"no setting {name!r} in data/fleet_forecast_settings.csv")
-    return float(values.iloc[0])
+    return single[name]
 
 
 def _damping_candidates() -> tuple[float, ...]:
-    table = _forecast_settings()
-    return tuple(float(v) for v in table.loc[table["setting"] == "damping_candidate", "value"])
+    return _settings_by_name()[1]
 
 
 def _published_year(value: object) -> int:
@@ -534,6 +540,50 @@ class Realisation:
     actual_vehicles: float | None = None
 
 
+def _stock_targets(vehicle: str) -> tuple[tuple[int, float, int], ...]:
+    """Every stock target of ``vehicle`` as ``(target year, vehicles, year published)``; a range counts as its middle."""
+    table = _targets()
+    rows = table[table["item"] == f"{vehicle}_stock"]
+    return tuple(
+        (int(r.year), (float(r.value) + float(r.value_high)) / 2 if pd.notna(r.value_high) else float(r.value),
+         _published_year(r.published))
+        for r in rows.itertuples()
+    )
+
+
+def _as_records(targets: Iterable[tuple]) -> tuple[tuple[int, float, int], ...]:
+    """Targets as ``(year, vehicles, published)``; a pair without a publication year counts as always known."""
+    records = []
+    for target in targets:
+        if len(target) == 2:
+            records.append((int(target[0]), float(target[1]), -10**6))
+        elif len(target) == 3:
+            records.append((int(target[0]), float(target[1]), int(target[2])))
+        else:
+            raise ValidationError(f"a target is (year, vehicles) or (year, vehicles, year published), got {target!r}")
+    return tuple(records)
+
+
+def _latest_known(records: tuple[tuple[int, float, int], ...], origin: float) -> dict[int, float]:
+    """The latest target per target year among those published by ``origin``."""
+    latest: dict[int, tuple[int, float]] = {}
+    for year, value, published in records:  # file order breaks ties between the same publication year
+        if published <= origin and (year not in latest or published >= latest[year][0]):
+            latest[year] = (published, value)
+    return {year: value for year, (_, value) in sorted(latest.items())}
+
+
+def _realisation_from(records: tuple[tuple[int, float, int], ...], t: np.ndarray, y: np.ndarray) -> Realisation:
+    """actual / target of the last target due by the last year of ``t`` (known by then), capped."""
+    origin = t[-1]
+    due = {year: value for year, value in _latest_known(records, origin).items() if year <= origin and year in t}
+    if not due:
+        return Realisation(1.0)
+    year = max(due)
+    actual = float(y[np.flatnonzero(t == year)[0]])
+    return Realisation(float(min(actual / due[year], _setting("realisation_cap"))), int(year), float(due[year]), actual)
+
+
 def realisation_factor(vehicle: str, origin_year: int, history: pd.Series | None = None) -> Realisation:
     """Track record of the targets: actual / target for the last target due by ``origin_year``.
 
@@ -542,14 +592,9 @@ def realisation_factor(vehicle: str, origin_year: int, history: pd.Series | None
     (``realisation_cap`` in data/fleet_forecast_settings.csv).
     """
     history = actual_stock(vehicle) if history is None else history
-    known = targets_known_by(vehicle, origin_year)
-    due = known[(known["year"] <= origin_year) & known["year"].isin(history.index)]
-    if due.empty:
-        return Realisation(1.0)
-    last = due.iloc[-1]
-    actual = float(history.loc[int(last["year"])])
-    factor = min(actual / float(last["target_vehicles"]), _setting("realisation_cap"))
-    return Realisation(float(factor), int(last["year"]), float(last["target_vehicles"]), actual)
+    seen = history[history.index <= origin_year].sort_index()
+    return _realisation_from(_stock_targets(vehicle), seen.index.to_numpy(dtype="float64"),
+                             seen.to_numpy(dtype="float64"))
 
 
 def _cumulative_damping(phi: float, steps: np.ndarray) -> np.ndarray:
@@ -638,7 +683,14 @@ FORECASTERS: Mapping[str, ForecastModel] = MappingProxyType({
     "ensemble": ForecastModel(
         "ensemble", "median of the four models above in log space; band = lowest and highest member",
         members=("target_path", "target_path_realised", "damped_trend", "additions_growth")),
+    "selected": ForecastModel(
+        "selected", "whichever of the five models above has the smallest error over rolling origins inside the "
+        "years given (each inner fit sees only the targets published by its own origin); band = the largest "
+        "|log error| of that model at each horizon over those rolling origins"),
 })
+
+#: Models the rolling-origin selection chooses from (registry order breaks ties).
+_SELECTABLE = ("target_path", "target_path_realised", "damped_trend", "additions_growth", "ensemble")
 
 
 @dataclass(frozen=True)
@@ -664,6 +716,10 @@ class StockForecast:
         Track record of the targets used by ``target_path_realised``.
     targets
         ``(year, vehicles)`` of the targets known at the origin that the target paths read.
+    selected
+        For ``selected``: the model chosen by rolling origin; else None.
+    rolling_origin_error_pct
+        For ``selected``: mean |log error| x 100 of each candidate over the rolling origins.
     """
 
     model: str
@@ -676,6 +732,8 @@ class StockForecast:
     damping: float
     realisation: Realisation
     targets: tuple[tuple[int, float], ...] = ()
+    selected: str | None = None
+    rolling_origin_error_pct: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
     def frame(self) -> pd.DataFrame:
         """``year``, ``stock_vehicles`` (central), ``stock_low_vehicles``, ``stock_high_vehicles``."""
@@ -706,9 +764,12 @@ def forecast_stock(
     model
         A name in :data:`FORECASTERS`.
     targets
-        ``(year, vehicles)`` official targets known at the origin (for the target paths).
+        Official targets as ``(year, vehicles)`` (known at the origin) or ``(year, vehicles,
+        year published)``: only those published by the origin are read, the latest per
+        target year; the paths use those due after the origin.
     realisation
-        Track record of the targets (see :func:`realisation_factor`); none means 1.
+        Track record of the targets; by default computed from the targets due by the
+        origin (:func:`realisation_factor`), 1 when none was due.
 
     Returns
     -------
@@ -737,8 +798,11 @@ def forecast_stock(
         raise ValidationError(f"need at least three years with stock > 0 to forecast, got {len(t)}")
     if future.size == 0 or future.min() <= t[-1]:
         raise ValidationError(f"forecast_years must all come after the last observed year {int(t[-1])}")
-    targets = tuple((int(a), float(b)) for a, b in targets)
-    realisation = Realisation(1.0) if realisation is None else realisation
+    records = _as_records(targets)
+    if model == "selected":
+        return _select_by_rolling_origin(t, y, future, records, realisation)
+    targets = tuple((year, value) for year, value in _latest_known(records, t[-1]).items() if year > t[-1])
+    realisation = _realisation_from(records, t, y) if realisation is None else realisation
     phi_trend = _choose_damping(t, y, _damped_trend)
     phi_additions = _choose_damping(t, y, _additions_growth)
     def member_paths(trend: float, additions: float) -> dict[str, np.ndarray]:
@@ -772,6 +836,42 @@ def forecast_stock(
     )
 
 
+def _select_by_rolling_origin(t: np.ndarray, y: np.ndarray, future: np.ndarray,
+                              records: tuple[tuple[int, float, int], ...],
+                              realisation: Realisation | None) -> StockForecast:
+    """The ``selected`` model: the candidate with the smallest rolling-origin error inside ``t``."""
+    origins = [k for k in t[:-1] if k >= t[-1] - _setting("rolling_origin_years") and (t <= k).sum() >= 3]
+    errors: dict[str, dict[int, list[float]]] = {name: {} for name in _SELECTABLE}
+    for origin in origins:
+        inside = t <= origin
+        for name in _SELECTABLE:
+            inner = forecast_stock(t[inside], y[inside], t[~inside], model=name, targets=records)
+            for year, predicted, actual in zip(t[~inside], inner.central_vehicles, y[~inside]):
+                errors[name].setdefault(int(year - origin), []).append(abs(float(np.log(predicted / actual))))
+    scores = {name: float(np.mean([e for by_h in errors[name].values() for e in by_h])) if origins else np.nan
+              for name in _SELECTABLE}
+    best = min(_SELECTABLE, key=lambda name: scores[name]) if origins else "ensemble"
+    chosen = forecast_stock(t, y, future, model=best, targets=records, realisation=realisation)
+    central = np.asarray(chosen.central_vehicles)
+    if origins:  # widest error seen up to each horizon; beyond the horizons seen, the widest of all
+        seen = errors[best]
+        widest = np.maximum.accumulate([max(seen.get(h, [0.0])) for h in range(1, max(seen) + 1)])
+        steps = (future - t[-1]).astype(int)
+        spread = np.exp(widest[np.minimum(steps, len(widest)) - 1])
+        low, high = central / spread, central * spread
+    else:
+        low, high = np.asarray(chosen.low_vehicles), np.asarray(chosen.high_vehicles)
+    return StockForecast(
+        model="selected", origin_year=chosen.origin_year, years=chosen.years,
+        central_vehicles=chosen.central_vehicles,
+        low_vehicles=tuple(float(v) for v in np.minimum(low, central)),
+        high_vehicles=tuple(float(v) for v in np.maximum(high, central)),
+        members=MappingProxyType({best: chosen.central_vehicles}), damping=chosen.damping,
+        realisation=chosen.realisation, targets=chosen.targets, selected=best,
+        rolling_origin_error_pct=MappingProxyType({name: score * 100 for name, score in scores.items()}),
+    )
+
+
 def forecast_vehicle(
     vehicle: str,
     forecast_years: Iterable[int],
@@ -794,10 +894,8 @@ def forecast_vehicle(
     seen = history[history.index <= origin_year]
     if seen.empty or int(seen.index.max()) != origin_year:
         raise ValidationError(f"no registered {vehicle} stock for the origin year {origin_year}")
-    known = targets_known_by(vehicle, origin_year)
-    targets = [(int(r.year), float(r.target_vehicles)) for r in known.itertuples() if r.year > origin_year]
-    return forecast_stock(seen.index, seen.to_numpy(), forecast_years, model=model, targets=targets,
-                          realisation=realisation_factor(vehicle, origin_year, seen))
+    return forecast_stock(seen.index, seen.to_numpy(), forecast_years, model=model,
+                          targets=_stock_targets(vehicle))
 
 
 def naive_growth(years: Iterable[int], stock: Iterable[float], forecast_years: Iterable[int]) -> np.ndarray:
