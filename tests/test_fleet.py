@@ -265,3 +265,24 @@ def test_selection_from_2020_uses_the_pre_2021_record():
     assert forecast.selected == min(scores, key=scores.get)
     # no target was due before 2020, so the realised path equals the face-value one at every inner origin
     assert scores["target_path"] == scores["target_path_realised"]
+
+
+@pytest.mark.parametrize("published, message", [("spring", "is not a date"), (None, "published")])
+def test_targets_without_a_publication_date_are_refused(tmp_path, monkeypatch, published, message):
+    from mobility_plan import DataSourceError
+
+    table = fleet.load_targets()
+    if published is None:
+        table = table.drop(columns="published")
+    else:
+        table.loc[table["item"] == "ev_stock", "published"] = published
+    (tmp_path / "targets.csv").write_text(table.to_csv(index=False), encoding="utf-8")
+    monkeypatch.setattr(fleet, "PROJECT_DATA", tmp_path)
+    fleet._targets.cache_clear()
+    try:
+        with pytest.raises(DataSourceError, match=message):
+            fleet.targets_known_by("ev", 2020)
+    finally:
+        monkeypatch.undo()
+        fleet._targets.cache_clear()
+    assert len(fleet.targets_known_by("ev", 2020)) == 4

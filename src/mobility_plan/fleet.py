@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq, least_squares
 
-from ._errors import ValidationError
+from ._errors import DataSourceError, ValidationError
 from ._io import read_csv_text
 from .data import PROJECT_DATA, load_national_fleet_stock
 
@@ -496,7 +496,8 @@ def _damping_candidates() -> tuple[float, ...]:
 def _published_year(value: object) -> int:
     text = str(value).strip()
     if len(text) < 4 or not text[:4].isdigit():
-        raise ValidationError(f"data/targets.csv: published {value!r} is not a year (YYYY or YYYY-MM)")
+        raise DataSourceError(f"data/targets.csv: published {value!r} is not a date; write the year the target was "
+                              "published as YYYY or YYYY-MM")
     return int(text[:4])
 
 
@@ -513,13 +514,18 @@ def targets_known_by(vehicle: str, year: int) -> pd.DataFrame:
     """
     _check_vehicle(vehicle)
     table = _targets()
-    rows = table[table["item"] == f"{vehicle}_stock"].copy()
-    rows["published_year"] = [_published_year(v) for v in rows["published"]]
-    rows = rows[rows["published_year"] <= year]
-    rows = rows.sort_values(["year", "published"]).groupby("year", as_index=False).last()
-    middle = np.where(rows["value_high"].notna(), (rows["value"] + rows["value_high"].fillna(0)) / 2, rows["value"])
-    return pd.DataFrame({"year": rows["year"].astype("int64"), "target_vehicles": middle.astype("float64"),
-                         "published": rows["published"].astype(str), "source": rows["source"]})
+    rows = table[table["item"] == f"{vehicle}_stock"].reset_index(drop=True)
+    latest = _latest_known(_stock_targets(vehicle), year)
+    published = [_published_year(v) for v in rows["published"]]
+    keep = []
+    for target_year, value in latest.items():  # the row _latest_known kept: the last one of its publication year
+        match = [i for i in range(len(rows)) if rows["year"][i] == target_year and published[i] <= year]
+        keep.append(max(match, key=lambda i: (published[i], i)))
+    chosen = rows.loc[keep]
+    return pd.DataFrame({"year": chosen["year"].astype("int64").to_numpy(),
+                         "target_vehicles": np.asarray(list(latest.values()), dtype="float64"),
+                         "published": chosen["published"].astype(str).to_numpy(),
+                         "source": chosen["source"].to_numpy()})
 
 
 @dataclass(frozen=True)
