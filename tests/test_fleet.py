@@ -230,6 +230,8 @@ def test_holdout_table_and_baseline():
         (lambda: fleet.forecast_stock([2019, 2020], [1, 2], [2021]), "at least three years"),
         (lambda: fleet.forecast_stock([2018, 2019, 2020], [1, 2, 4], [2020]), "must all come after"),
         (lambda: fleet.forecast_stock([2018, 2019, 2020], [1, -2, 4], [2021]), "finite and >= 0"),
+        (lambda: fleet.forecast_stock([2016, 2018, 2019, 2020], [1, 2, 3, 4], [2021]), "consecutive years"),
+        (lambda: fleet.forecast_stock([2017, 2018, 2019, 2020], [1, 0, 3, 4], [2021]), "stay > 0"),
         (lambda: fleet.forecast_vehicle("ev", [2031], origin_year=2030), "no registered ev stock"),
         (lambda: fleet.holdout("ev", origin_year=2022, test_years=(2021, 2024)), "must follow the origin"),
     ],

@@ -763,8 +763,9 @@ def forecast_stock(
     Parameters
     ----------
     years, stock
-        Year-end observations (vehicles) up to the origin (the last year); years with zero
-        stock are dropped (growth is measured in logs). At least three positive years.
+        Year-end observations (vehicles) of consecutive years up to the origin (the last
+        year); leading years with zero stock are dropped (growth is measured in logs). At
+        least three positive years.
     forecast_years
         Years to forecast, all after the last observed year.
     model
@@ -798,8 +799,11 @@ def forecast_stock(
         raise ValidationError("stock values must be finite and >= 0 vehicles")
     order = np.argsort(t)
     t, y = t[order], y[order]
-    keep = y > 0
-    t, y = t[keep], y[keep]
+    started = np.cumsum(y > 0) > 0  # drop the years before the first vehicle
+    t, y = t[started], y[started]
+    if (y <= 0).any() or (np.diff(t) != 1).any():
+        raise ValidationError("stock must be given for consecutive years and stay > 0 once the first vehicle is "
+                              "registered (growth and annual additions are measured year on year)")
     if len(t) < 3:
         raise ValidationError(f"need at least three years with stock > 0 to forecast, got {len(t)}")
     if future.size == 0 or future.min() <= t[-1]:

@@ -54,7 +54,7 @@ def holdout_series(vehicle: str, model: str) -> tuple[pd.DataFrame, float, float
                 "(rolling origin on years <= 2020)")
         if forecast.selected is not None:
             scores = ", ".join(f"{name} {value:.0f} %" for name, value in forecast.rolling_origin_error_pct.items())
-            note += (f"; chose {forecast.selected} by rolling origin 2016-2019 (mean |log error| {scores}; "
+            note += (f"; chose {forecast.selected} by rolling origins before 2020 (mean |log error| {scores}; "
                      "ties go to the simpler model); band = its largest rolling-origin error per horizon")
         if model in ("target_path_realised", "ensemble"):
             record = forecast.realisation
