@@ -1,4 +1,4 @@
-"""Fleet model: policy targets, vehicle parameters and diffusion curves of the EV and FCEV stock.
+"""Fleet model: policy targets, vehicle parameters, diffusion curves and banded forecasts of the EV and FCEV stock.
 
 Two diffusion curves are fitted to the national year-end stock:
 
@@ -12,6 +12,11 @@ early years weigh as much as the recent ones). In *target mode* the curve is for
 through a target ``(year, stock)`` exactly: ``K`` (or ``m``) is expressed through the
 other parameters so that ``S(target_year) = target``, and the remaining parameters
 are fitted to the history.
+
+The forecasters of :data:`FORECASTERS` (target paths, damped trend, additions growth,
+their ensemble and a rolling-origin selection) give a band (low / central / high) and can
+be fitted on what was known at any origin year, targets included (each target carries its
+publication date); :func:`holdout` scores them against the naive baseline.
 """
 
 from __future__ import annotations
@@ -518,7 +523,7 @@ def targets_known_by(vehicle: str, year: int) -> pd.DataFrame:
     latest = _latest_known(_stock_targets(vehicle), year)
     published = [_published_year(v) for v in rows["published"]]
     keep = []
-    for target_year, value in latest.items():  # the row _latest_known kept: the last one of its publication year
+    for target_year in latest:  # the row _latest_known kept: the last one of its publication year
         match = [i for i in range(len(rows)) if rows["year"][i] == target_year and published[i] <= year]
         keep.append(max(match, key=lambda i: (published[i], i)))
     chosen = rows.loc[keep]
@@ -547,7 +552,7 @@ class Realisation:
 
 
 def _stock_targets(vehicle: str) -> tuple[tuple[int, float, int], ...]:
-    """Every stock target of ``vehicle`` as ``(target year, vehicles, year published)``; a range counts as its middle."""
+    """Every stock target of ``vehicle``: ``(target year, vehicles, year published)``; a range is its middle."""
     table = _targets()
     rows = table[table["item"] == f"{vehicle}_stock"]
     return tuple(
