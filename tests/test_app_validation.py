@@ -76,3 +76,41 @@ def test_overview_chart_shows_the_ensemble_band(shared_data):
     assert not at.exception, [e.value for e in at.exception]
     spec = at.get("vega_lite_chart")[0].proto.spec
     assert "ensemble band" in spec and "stock_high_vehicles" in spec
+
+
+def test_validation_page_maps_points_that_a_check_attaches(shared_data):
+    """A provider attaching proposed and real stations (lon / lat / kind) gets them on a map with a legend."""
+    import math
+
+    import pandas as pd
+    import streamlit as st
+
+    from mobility_plan import validate
+
+    stations = pd.DataFrame({"lon": [126.98, 127.03, 129.31], "lat": [37.57, 37.50, 35.54],
+                             "kind": ["proposed", "real", "real"]})
+
+    @validate.register_provider("points_for_test")
+    def points():
+        return [validate.Check(area="points_for_test", measure="stations within 10 km", unit="%", model="m",
+                               model_value=50.0, baseline="random", baseline_value=20.0, goal=">= 40",
+                               goal_value=40.0, higher_is_better=True, note="two real stations",
+                               details={"stations": stations, "radius_km": 10.0})]
+
+    st.cache_data.clear()
+    try:
+        at = AppTest.from_file(str(APP), default_timeout=300)
+        at.session_state["validation_areas"] = ["points_for_test"]
+        at.switch_page("app_pages/validation.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert at.dataframe[0].value["met"].tolist() == [True]
+        decks = at.get("deck_gl_json_chart")
+        assert len(decks) == 1
+        assert '"proposed"' in decks[0].proto.json and '"real"' in decks[0].proto.json
+        legends = [h.proto.body for h in at.get("html") if "mp-legend" in h.proto.body]
+        assert any("proposed" in body and "real" in body for body in legends)
+        assert at.table[0].value["value"].tolist() == ["10.0"]
+        assert math.isclose(float(at.metric[0].value.split()[0]), 1)
+    finally:
+        validate._PROVIDERS.pop("points_for_test", None)
+        st.cache_data.clear()
