@@ -76,7 +76,7 @@ rows = shared.guarded(_checks, tuple(chosen))
 frame = checks_frame(rows)
 st.metric("Goals met", f"{int(frame['met'].sum())} of {len(frame)}")
 st.dataframe(frame, hide_index=True, width="stretch", column_config={
-    "model_value": st.column_config.NumberColumn("model", format="%.3g"),
+    "model_value": st.column_config.NumberColumn("model value", format="%.3g"),
     "baseline_value": st.column_config.NumberColumn("baseline value", format="%.3g"),
     "met": st.column_config.CheckboxColumn("goal met"),
     "beats_baseline": st.column_config.CheckboxColumn("beats baseline")})
