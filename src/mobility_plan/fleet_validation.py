@@ -50,7 +50,10 @@ def holdout_series(vehicle: str, model: str) -> tuple[pd.DataFrame, float, float
     if model in fleet.FORECASTERS:
         result = fleet.holdout(vehicle, model=model, origin_year=ORIGIN_YEAR, test_years=TEST_YEARS)
         forecast = result.forecast
-        note = (f"band covers {result.band_coverage:.0%} of the test years; damping phi {forecast.damping:.2f} "
+        last = result.table.iloc[-1]
+        note = (f"{int(last['year'])}: {last['predicted_vehicles']:,.0f} [band {last['low_vehicles']:,.0f} - "
+                f"{last['high_vehicles']:,.0f}] against {last['actual_vehicles']:,.0f} registered; band covers "
+                f"{result.band_coverage:.0%} of the test years; damping phi {forecast.damping:.2f} "
                 "(rolling origin on years <= 2020)")
         if forecast.selected is not None:
             scores = ", ".join(f"{name} {value:.0f} %" for name, value in forecast.rolling_origin_error_pct.items())
