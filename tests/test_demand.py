@@ -166,7 +166,7 @@ def test_fleet_cli_table_and_errors(capsys):
     assert main(["fleet", "--vehicle", "ev", "--target", "0", "--year", "2030"]) == 2
     assert "--target must be > 0" in capsys.readouterr().err
     assert main(["fleet", "--vehicle", "ev", "--target", "10", "--year", "2010"]) == 2
-    assert "before the last actual year" in capsys.readouterr().err
+    assert "before the first actual year 2014" in capsys.readouterr().err
 
 
 def test_allocate_to_regions_checks_shares():

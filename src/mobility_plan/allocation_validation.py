@@ -83,8 +83,8 @@ def provincial_share_checks(year: int = EVALUATION_YEAR) -> list[Check]:
                 f"row of ev_stock_sido_monthly.csv, 17 provinces.")
         if label == "1 month ahead":
             verdict = "beats" if model_error < carried_last_error else "does NOT beat"
-            note += (f" Same-information naive baseline, carry {last_before:%Y-%m} forward: {carried_last_error:.3f} pp; "
-                     f"the model {verdict} it (a one-month step is easy; the 12-months-ahead row is the harder test). "
+            note += (f" Same-information naive baseline, carry {last_before:%Y-%m} forward: "
+                     f"{carried_last_error:.3f} pp; the model {verdict} it (a one-month step is easy; the 12-months-ahead row is the harder test). "
                      f"Previous model (2025-04 registration shares for every year): {registrations_error:.2f} pp.")
         rows.append(Check(
             area="allocation", measure=f"EV shares by province, Dec {year}, {label}: mean absolute error",

@@ -87,6 +87,7 @@ __all__ = [
     "charger_ratios",
     "provincial_shares",
     "business_shares",
+    "actual_regional_stock",
 ]
 
 #: Region levels, coarse to fine.
@@ -669,6 +670,36 @@ def existing_hydrogen_stations(level: str, year: int, *, commercial_only: bool =
         joined = gpd.sjoin(stations.to_crs(polygons.crs), polygons, how="left", predicate="within")
         counts = joined.groupby(_CODE[level]).size()
     return pd.DataFrame({"code": counts.index.astype(str), "existing": counts.to_numpy().astype("int64")})
+
+
+def actual_regional_stock(vehicle: str, year: int, *, level: str = "sido") -> pd.DataFrame:
+    """Vehicles registered at the end of ``year`` by province, where a published table has them.
+
+    EVs: the December row of the monthly series (2018-2024); fuel-cell cars: 2023-12.
+    Finer levels have no year-end counts (the sigungu registrations are of 2025-04).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``code``, ``actual_vehicles``; empty when no table covers ``year`` at ``level``.
+    """
+    if vehicle not in VEHICLES:
+        raise ValidationError(f"vehicle must be one of {VEHICLES}, got {vehicle!r}")
+    empty = pd.DataFrame({"code": pd.Series(dtype="string"), "actual_vehicles": pd.Series(dtype="int64")})
+    if level != "sido":
+        return empty
+    december = pd.Timestamp(year=int(year), month=12, day=1)
+    if vehicle == "ev":
+        monthly = data.load_ev_stock_sido_monthly()
+        rows = monthly[monthly["month"] == december]
+        counts = rows.set_index("sido_code")["ev_stock"]
+    else:
+        stock = data.load_ev_fcev_stock_sido()
+        rows = stock[(stock["vehicle"] == "fcev") & (stock["month"] == december)]
+        counts = rows.groupby("sido_code")["stock"].sum()
+    if counts.empty:
+        return empty
+    return pd.DataFrame({"code": counts.index.astype(str), "actual_vehicles": counts.to_numpy().astype("int64")})
 
 
 def hydrogen_stations_on_network(G: Any, *, max_snap_m: float = 3000.0) -> gpd.GeoDataFrame:
