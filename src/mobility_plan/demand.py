@@ -126,11 +126,12 @@ class DemandParameters:
         vehicle
             ``ev`` or ``fcev``.
         year
-            Year of the charger ratios (:func:`charger_ratios`); None: the 2030 target ratios.
+            Year of the charger ratios (:func:`charger_ratios`); None: the last year of the
+            path (the 2030 target ratios).
         **overrides
             Parameter values replacing the defaults (None leaves a default).
         """
-        ratios = charger_ratios(TARGET_RATIO_YEAR if year is None else int(year))
+        ratios = charger_ratios(int(charger_ratio_path()["year"].max()) if year is None else year)
         values = {
             "daily_distance_km": vehicle_parameter("daily_distance_km", vehicle),
             "energy_kwh_per_km": vehicle_parameter("energy_kwh_per_km", "ev"),
@@ -170,8 +171,6 @@ class DemandParameters:
 
 # --------------------------------------------------------------------------- year-specific inputs
 
-#: Year of the Ministry of Environment charger targets (the ratios hold from then on).
-TARGET_RATIO_YEAR = 2030
 _RATIO_PARAMETERS = ("fast_chargers_per_ev", "public_slow_chargers_per_private_ev_without_home")
 
 
@@ -205,6 +204,11 @@ def charger_ratio_path() -> pd.DataFrame:
     DataSourceError
         When a ratio is missing, not positive, or a year is listed twice.
     """
+    return _charger_ratio_path().copy()
+
+
+@lru_cache(maxsize=1)
+def _charger_ratio_path() -> pd.DataFrame:
     table = read_csv_text(data.PROJECT_DATA / "charger_ratio_path.csv", encoding="utf-8",
                           expected_columns=["year", "parameter", "value", "unit", "source"])
     table["year"] = pd.to_numeric(table["year"], errors="coerce")
