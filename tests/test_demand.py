@@ -226,6 +226,9 @@ def test_charger_ratios_follow_the_path():
     assert demand.DemandParameters.defaults("ev", year=2022).fast_chargers_per_ev == start.fast_chargers_per_ev
     with pytest.raises(ValidationError, match="whole number"):
         demand.charger_ratios(2022.5)
+    custom = demand.DemandParameters.defaults("ev", daily_distance_km=40.0).with_charger_ratios(2022)
+    assert custom.daily_distance_km == 40.0 and custom.fast_chargers_per_ev == start.fast_chargers_per_ev
+    assert custom.public_slow_chargers_per_ev_without_home == start.public_slow_chargers_per_private_ev_without_home
 
 
 def test_provincial_shares_observed_and_trended(shared_data):

@@ -149,6 +149,20 @@ class DemandParameters:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values).validated()
 
+    def with_charger_ratios(self, year: int) -> DemandParameters:
+        """A copy with the two charger ratios of ``year`` (:func:`charger_ratios`), other values kept.
+
+        For callers that resolved their parameters once (a scenario) and need each
+        year's ratios; do not use it where a user set the ratios on purpose.
+        """
+        import dataclasses
+
+        ratios = charger_ratios(year)
+        return dataclasses.replace(
+            self, fast_chargers_per_ev=ratios.fast_chargers_per_ev,
+            public_slow_chargers_per_ev_without_home=ratios.public_slow_chargers_per_private_ev_without_home,
+        ).validated()
+
     def validated(self) -> DemandParameters:
         """Return self after checking every rule; raises :class:`ValidationError` naming the value."""
         positive = ("daily_distance_km", "energy_kwh_per_km", "hydrogen_kg_per_km", "station_capacity_kg_per_day")
