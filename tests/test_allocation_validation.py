@@ -90,6 +90,8 @@ def test_sigungu_rank_correlation_and_households_baseline(shared_data, checks):
     assert row.details["sigungu"] == 229
     # the old model (2025-04 shares of all registrations, 2030 ratios) was at 0.913; the new one is better
     assert 0.93 < row.model_value < 1.0
+    slow, fast = row.details["slow_rho"], row.details["fast_rho"]
+    assert f"slow {slow[0]:.3f} / {slow[1]:.3f}, fast {fast[0]:.3f} / {fast[1]:.3f}" in row.note
     if not row.met:
         assert "goal NOT met" in row.note and f"{row.model_value:.3f}" in row.note
 

@@ -292,3 +292,22 @@ def test_ev_need_2022_is_near_the_chargers_that_existed():
     old = demand.infrastructure_need("ev", 389_855, year=2022, level="sido", backcast=True,
                                      parameters=demand.DemandParameters.defaults("ev"))
     assert old["need"].sum() < 0.65 * 191_514
+
+
+def test_bad_charger_ratio_table_and_bad_month_are_named(tmp_path, monkeypatch):
+    (tmp_path / "charger_ratio_path.csv").write_text(
+        "year,parameter,value,unit,source\n"
+        "2022,fast_chargers_per_ev,0.05,chargers/vehicle,x\n"
+        "2030,fast_chargers_per_ev,-1,chargers/vehicle,x\n", encoding="utf-8")
+    monkeypatch.setattr(demand.data, "PROJECT_DATA", tmp_path)
+    demand._charger_ratio_path.cache_clear()
+    try:
+        with pytest.raises(demand.DataSourceError, match=r"charger_ratio_path.csv: every year and value must be a "
+                                                         r"number > 0.*public_slow_chargers_per_private_ev_without_home"):
+            demand.charger_ratios(2025)
+    finally:
+        monkeypatch.undo()
+        demand._charger_ratio_path.cache_clear()
+    assert demand.charger_ratios(2030).fast_chargers_per_ev == pytest.approx(0.0293)
+    with pytest.raises(ValidationError, match="information_before must be a month like '2022-12'"):
+        demand.provincial_shares(2022, information_before="last winter")
