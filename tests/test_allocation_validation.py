@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from mobility_plan import allocation_validation as av
-from mobility_plan import census, data, demand
+from mobility_plan import ValidationError, census, data, demand
 from mobility_plan.cli import main
 from mobility_plan.validate import providers
 
@@ -28,6 +28,16 @@ def checks():
 
 def _shares(raw: pd.DataFrame, month: str) -> pd.Series:
     return raw.loc[month] / raw.loc[month].sum()
+
+
+def test_trend_window_was_chosen_before_2022():
+    from mobility_plan.fleet import vehicle_parameter
+
+    table = av.trend_window_backtest()
+    assert set(table["year"]) == {2020, 2021} and len(table) == 2 * 2 * 4
+    assert table.attrs["best_window"] == int(vehicle_parameter("share_trend_window_months", "ev"))
+    with pytest.raises(ValidationError, match="before the evaluation year 2022"):
+        av.trend_window_backtest(years=(2021, 2022))
 
 
 def test_provider_is_registered():

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import data, demand
+from ._errors import ValidationError
 from .fleet import actual_stock
 from .validate import Check, register_provider
 
@@ -33,6 +34,7 @@ __all__ = [
     "provincial_share_checks",
     "sigungu_pattern_check",
     "national_need_check",
+    "trend_window_backtest",
     "allocation_checks",
 ]
 
@@ -152,6 +154,35 @@ def national_need_check(year: int = EVALUATION_YEAR) -> Check:
         goal_value=NATIONAL_NEED_GOAL_PCT, note=note,
         details={"need": model_need, "existing": existing_total, "need_with_target_ratios": old_need},
     )
+
+
+def trend_window_backtest(years: tuple[int, ...] = (2020, 2021), windows: tuple[int, ...] = (1, 3, 6, 12)
+                          ) -> pd.DataFrame:
+    """How ``share_trend_window_months`` was chosen: provincial share errors on hold-outs before 2022.
+
+    For each hold-out year and window, the December shares are predicted 1 month ahead
+    (series up to November) and 12 months ahead (up to the previous December).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year``, ``ahead_months``, ``window_months``, ``error_pp``; ``attrs["best_window"]`` is the
+        window with the lowest mean error.
+    """
+    if any(year >= EVALUATION_YEAR for year in years):
+        raise ValidationError(f"hold-out years must be before the evaluation year {EVALUATION_YEAR}, got {years}")
+    shares = _monthly_shares()
+    rows = []
+    for year in years:
+        truth = shares.loc[pd.Timestamp(year=year, month=12, day=1)]
+        for ahead, before in ((1, f"{year}-12"), (12, f"{year}-01")):
+            for window in windows:
+                model = demand.provincial_shares(year, information_before=before, window_months=window)
+                rows.append({"year": year, "ahead_months": ahead, "window_months": window,
+                             "error_pp": share_error_pp(model.set_index("sido_code")["share"], truth)})
+    table = pd.DataFrame(rows)
+    table.attrs["best_window"] = int(table.groupby("window_months")["error_pp"].mean().idxmin())
+    return table
 
 
 @register_provider("allocation")

@@ -275,7 +275,8 @@ def _month(value: str | pd.Timestamp) -> pd.Timestamp:
     return pd.Timestamp(year=month.year, month=month.month, day=1)
 
 
-def provincial_shares(year: int, *, information_before: str | pd.Timestamp | None = None) -> pd.DataFrame:
+def provincial_shares(year: int, *, information_before: str | pd.Timestamp | None = None,
+                      window_months: int | None = None) -> pd.DataFrame:
     """Each province's share of the EVs registered at the end of ``year``, from the monthly series.
 
     Only the months of ``fleet/ev_stock_sido_monthly.csv`` strictly before
@@ -292,6 +293,8 @@ def provincial_shares(year: int, *, information_before: str | pd.Timestamp | Non
         The year whose year-end shares are wanted.
     information_before
         First month NOT to use (``"2022-12"`` uses the series up to November 2022).
+    window_months
+        Months of additions averaged for the trend (default ``share_trend_window_months``).
 
     Returns
     -------
@@ -303,8 +306,12 @@ def provincial_shares(year: int, *, information_before: str | pd.Timestamp | Non
     Raises
     ------
     ValidationError
-        When no month before ``information_before`` exists.
+        When no month before ``information_before`` exists, or ``window_months`` < 1.
     """
+    if window_months is None:
+        window_months = int(vehicle_parameter("share_trend_window_months", "ev"))
+    if int(window_months) != window_months or window_months < 1:
+        raise ValidationError(f"window_months must be a whole number >= 1, got {window_months}")
     monthly = data.load_ev_stock_sido_monthly()
     table = monthly.pivot(index="month", columns="sido_code", values="ev_stock").astype("float64").sort_index()
     if information_before is not None:
@@ -321,18 +328,17 @@ def provincial_shares(year: int, *, information_before: str | pd.Timestamp | Non
         stock, last, horizon = table.iloc[0], table.index.min(), 0
     elif target < last:  # a gap in the series: the last month before it, with the trend
         last = table.index[table.index < target].max()
-        stock, horizon = _trend(table[table.index <= last], target)
+        stock, horizon = _trend(table[table.index <= last], target, int(window_months))
     else:
-        stock, horizon = _trend(table, target)
+        stock, horizon = _trend(table, target, int(window_months))
     frame = pd.DataFrame({"sido_code": stock.index.astype(str), "share": (stock / stock.sum()).to_numpy(),
                           "stock_vehicles": stock.to_numpy()})
     frame.attrs.update(last_month=f"{last:%Y-%m}", horizon_months=int(horizon))
     return frame
 
 
-def _trend(table: pd.DataFrame, target: pd.Timestamp) -> tuple[pd.Series, int]:
+def _trend(table: pd.DataFrame, target: pd.Timestamp, window: int) -> tuple[pd.Series, int]:
     """Stock at ``target`` from the last row plus the mean monthly additions over the window."""
-    window = int(vehicle_parameter("share_trend_window_months", "ev"))
     last = table.index.max()
     horizon = (target.year - last.year) * 12 + target.month - last.month
     start = last - pd.DateOffset(months=window)
@@ -849,7 +855,8 @@ def need_by_year(
     """:func:`infrastructure_need` for each year, the national fleet following the projection.
 
     The national fleet of each year comes from :func:`mobility_plan.fleet.project_fleet`
-    (bent to ``target`` in ``target_year`` when given); the regional shares are today's.
+    (bent to ``target`` in ``target_year`` when given); provincial shares and charger ratios are
+    those of each year (see :func:`infrastructure_need`).
     """
     from .fleet import project_fleet
 
