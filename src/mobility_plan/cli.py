@@ -139,8 +139,8 @@ def _cmd_costs(args: argparse.Namespace) -> int:
 
 
 def _cmd_fleet(args: argparse.Namespace) -> int:
-    from .demand import (DemandParameters, actual_regional_stock, charger_ratios, infrastructure_need,
-                         provincial_shares)
+    from .demand import (CHARGER_LIST_DATE, DemandParameters, actual_regional_stock, charger_ratios,
+                         infrastructure_need, provincial_shares)
     from .fleet import actual_stock, project_fleet, target_gap
 
     history = actual_stock(args.vehicle)
@@ -208,10 +208,14 @@ def _cmd_fleet(args: argparse.Namespace) -> int:
             print(f"provinces: EV shares trended {provinces.attrs['horizon_months']} months from "
                   f"{provinces.attrs['last_month']} (monthly series); within provinces: private registrations "
                   "of 2025-04")
-        existing_line = "existing: the 2022-10-27 national charger list, the only one shipped"
-        if args.year != 2022:
-            existing_line += ("; it counts chargers built after 2022-10-27 as missing" if args.year > 2022 else
-                              f"; it overstates the chargers that existed in {args.year}")
+        list_year = int(CHARGER_LIST_DATE[:4])
+        existing_line = f"existing: the {CHARGER_LIST_DATE} national charger list, the only one shipped"
+        if args.level == "adm3":
+            existing_line += " (no coordinates: not countable per ADM3 area; use --level sido or sigungu)"
+        elif args.year > list_year:
+            existing_line += f"; it counts chargers built after {CHARGER_LIST_DATE} as missing"
+        elif args.year < list_year:
+            existing_line += f"; it overstates the chargers that existed in {args.year}"
         print(existing_line)
     else:
         print(f"existing: commercial hydrogen stations of the 2024 list built in or before {args.year}")
@@ -227,7 +231,7 @@ def _cmd_fleet(args: argparse.Namespace) -> int:
 def _print_past_year(args: argparse.Namespace, table: pd.DataFrame, national: float, actual_national: float,
                      parameters: Any) -> None:
     """For a year with actual figures: the stock reached, and need for it against what existed."""
-    from .demand import infrastructure_need
+    from .demand import CHARGER_LIST_DATE, infrastructure_need
 
     line = f"actual stock {args.year}: {actual_national:,.0f} vehicles"
     if args.target is not None:
@@ -243,7 +247,8 @@ def _print_past_year(args: argparse.Namespace, table: pd.DataFrame, national: fl
     unit = at_actual["need_unit"].iloc[0]
     if existing > 0 and need > 0:
         verdict = "enough" if existing >= need else "not enough"
-        print(f"need for the actual stock: {need:,.0f} {unit}; existing then {existing:,.0f} "
+        supply = f"on the {CHARGER_LIST_DATE} list" if args.vehicle == "ev" else f"built by {args.year}"
+        print(f"need for the actual stock: {need:,.0f} {unit}; existing ({supply}) {existing:,.0f} "
               f"({existing / need:.2f}x the need: {verdict} in total)")
 
 

@@ -88,7 +88,11 @@ __all__ = [
     "provincial_shares",
     "business_shares",
     "actual_regional_stock",
+    "CHARGER_LIST_DATE",
 ]
+
+#: Date of the national EV charger list (``stations/ev_chargers_20221027.csv``), the only one shipped.
+CHARGER_LIST_DATE = "2022-10-27"
 
 #: Region levels, coarse to fine.
 LEVELS = ("sido", "sigungu", "adm3")
