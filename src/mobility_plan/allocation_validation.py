@@ -120,7 +120,8 @@ def sigungu_pattern_check(year: int = EVALUATION_YEAR) -> Check:
             f"{by_type['slow'][0]:.3f} / {by_type['slow'][1]:.3f}, fast {by_type['fast'][0]:.3f} / "
             f"{by_type['fast'][1]:.3f}. {goal_note}.")
     return Check(
-        area="allocation", measure=f"EV public-charger need {year} vs chargers of 2022-10-27 by sigungu: Spearman rho",
+        area="allocation",
+        measure=f"EV public-charger need {year} vs chargers of {demand.CHARGER_LIST_DATE} by sigungu: Spearman rho",
         unit="rho", model="year-specific allocation, private registrations", model_value=model_rho,
         baseline="census households", baseline_value=households_rho, goal=f">= {RANK_CORRELATION_GOAL}",
         goal_value=RANK_CORRELATION_GOAL, higher_is_better=True, note=note,
