@@ -440,7 +440,8 @@ def random_baseline(candidate_xy: Any, real_xy: Any, *, n_pick: int, draws: int,
         if w.shape != (m,) or not np.isfinite(w).all() or (w < 0).any():
             raise ValidationError("weights must be one finite value >= 0 per candidate")
         if np.count_nonzero(w) < n_pick:
-            raise ValidationError(f"only {np.count_nonzero(w)} candidates have weight > 0, fewer than n_pick = {n_pick}")
+            raise ValidationError(f"only {np.count_nonzero(w)} candidates have weight > 0, fewer than "
+                                  f"n_pick = {n_pick}")
         with np.errstate(divide="ignore"):
             keys = np.where(w > 0, np.log(u) / np.where(w > 0, w, 1.0), -np.inf)
     picks = np.argpartition(-keys, n_pick - 1, axis=1)[:, :n_pick]
