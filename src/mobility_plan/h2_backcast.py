@@ -65,10 +65,12 @@ __all__ = [
     "PARAMETERS_CSV",
     "BackcastParameters",
     "Variant",
+    "variant_family",
     "SitingInputs",
     "MatchShares",
     "BaselineDistribution",
     "BackcastResult",
+    "HydrogenBackcast",
     "load_backcast_parameters",
     "siting_inputs",
     "match_shares",
@@ -247,7 +249,8 @@ def siting_inputs(census: gpd.GeoDataFrame, rest_areas: gpd.GeoDataFrame, *, wit
         Driving range of the flow-refuelling model (km); needed with ``with_flows``
         (``load_backcast_parameters().fcev_range_km``).
     max_flow_sites : int
-        Length of the ranked rest-area list.
+        Length of the ranked rest-area list. Once every flow within range is refuelled, the
+        FRLM greedy keeps ranking by its tie-break (progress along long paths).
     expressway, expressway_od
         The expressway graph and its OD table (default: loaded from the data directory).
     """
@@ -287,6 +290,8 @@ def siting_inputs(census: gpd.GeoDataFrame, rest_areas: gpd.GeoDataFrame, *, wit
         raise ValidationError(f"with_flows needs fcev_range_km > 0 (km), got {fcev_range_km}; pass "
                               "load_backcast_parameters().fcev_range_km")
 
+    if len(rest_candidates) == 0:
+        raise ValidationError("with_flows needs rest areas to place flow stations at; rest_areas is empty")
     G = graph_from_expressway() if expressway is None else expressway
     od = load_expressway_od(combine_directions=True) if expressway_od is None else expressway_od
     od = od.rename(columns={"vehicles": "flow"})[["origin", "destination", "flow"]]
@@ -643,18 +648,28 @@ class HydrogenBackcast:
     seconds: float
 
 
-@lru_cache(maxsize=1)
 def hydrogen_backcast() -> HydrogenBackcast:
-    """Run the shipped backcast on the real data: inner backcast to choose the variant, then 2020-2024."""
+    """Run the shipped backcast on the real data: inner backcast to choose the variant, then 2020-2024.
+
+    The result is cached per data directory (the run takes tens of seconds); its tables are
+    shared, so copy them before changing them.
+    """
+    from .data import data_dir
+
+    return _hydrogen_backcast(str(data_dir()))
+
+
+@lru_cache(maxsize=2)
+def _hydrogen_backcast(directory: str) -> HydrogenBackcast:
     from .census import load_census_adm3
     from .data import load_hydrogen_stations, load_rest_areas
 
     start = time.perf_counter()
     parameters = load_backcast_parameters()
-    stations = load_hydrogen_stations()
+    stations = load_hydrogen_stations(directory=directory)
     stations = stations[stations["valid_location"]]
     needs_flows = any(share > 0 for share in parameters.flow_shares)
-    inputs = siting_inputs(load_census_adm3(), load_rest_areas(), with_flows=needs_flows,
+    inputs = siting_inputs(load_census_adm3(), load_rest_areas(directory=directory), with_flows=needs_flows,
                            fcev_range_km=parameters.fcev_range_km)
     variant, table = choose_variant(stations, inputs, parameters)
     result = run_backcast(stations, inputs, kept_until_year=parameters.kept_until_year,
@@ -682,13 +697,14 @@ def hydrogen_checks() -> list[Check]:
     note = (f"{result.n_kept} stations open by end-{result.kept_until_year} kept at their real coordinates; "
             f"{result.n_new} new sited among {len(result.proposed)} proposed "
             f"({int((result.proposed['by'] == 'flow').sum())} by flow) vs the real {result.n_new}; demand = ADM3 "
-            "population (2025 census on 2020 polygons: a small leak, population moved little since 2019); no "
+            "population (2025 census on 2020 polygons: a small leak, population moved little since 2019); rest "
+            "areas of the 2021 list (its 2023 H2 flag unused); expressway flows of 2011; no "
             "provincial FCEV split used (only 2023-12/2024-08 exist, they would leak); straight-line metres in "
             f"EPSG:5179; variant chosen by the inner backcast (end-{parameters.inner_kept_until_year} kept -> "
             f"{parameters.inner_built_from_year}-{parameters.inner_built_to_year}): "
             + "; ".join(f"{row.label} min margin {row.min_margin * 100:+.1f} pp" for row in inner.itertuples())
             + f"; random baselines {parameters.random_draws} draws, seed {parameters.random_seed}")
-    details = {"proposed": result.proposed, "real": result.real, "kept": result.kept}
+    details = {"proposed": result.proposed.copy(), "real": result.real.copy(), "kept": result.kept.copy()}
     rows = []
     for k, measure in enumerate(measures):
         rows.append(Check(
