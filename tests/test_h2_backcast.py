@@ -250,3 +250,18 @@ def test_cli_validate_prints_the_hydrogen_rows(shared_data, capsys):
     for phrase in ("real station within 5 km", "real station within 10 km", "proposed site within 5 km",
                    "proposed site within 10 km", "demand-weighted random p95"):
         assert phrase in out
+
+
+def test_weighted_baseline_draws_by_the_models_demand():
+    inputs = _tiny_inputs()
+    candidates = inputs.candidates.copy()
+    candidates["demand"] = [0.0, 10.0]  # only B carries demand
+    parameters = hb.BackcastParameters(
+        kept_until_year=2019, built_from_year=2020, built_to_year=2024, inner_kept_until_year=2017,
+        inner_built_from_year=2018, inner_built_to_year=2019, match_radii_m=(5_000.0, 10_000.0), random_draws=50,
+        random_seed=1, baseline_percentile=95.0, mclp_radii_m=(5_000.0,), flow_shares=(0.0,), fcev_range_km=609.0)
+    result = hb.run_backcast(_tiny_stations(), hb.SitingInputs(demand=inputs.demand, candidates=candidates),
+                             kept_until_year=2019, built_from_year=2020, built_to_year=2024,
+                             variant=hb.Variant(radius_m=5_000), parameters=parameters)
+    assert (result.weighted.picks == 1).all()
+    assert set(result.uniform.picks.ravel()) == {0, 1}

@@ -694,9 +694,12 @@ def hydrogen_checks() -> list[Check]:
     measures += [f"H2 {hold_out}: real stations with a proposed site within {r / 1000:g} km"
                  for r in parameters.match_radii_m]
     inner = backcast.inner_table.sort_values("min_margin", ascending=False)
-    note = (f"{result.n_kept} stations open by end-{result.kept_until_year} kept at their real coordinates; "
-            f"{result.n_new} new sited among {len(result.proposed)} proposed "
-            f"({int((result.proposed['by'] == 'flow').sum())} by flow) vs the real {result.n_new}; demand = ADM3 "
+    kinds = result.proposed["kind"].value_counts()
+    note = (f"met = above the demand-weighted random p{q:g}; {result.n_kept} stations open by "
+            f"end-{result.kept_until_year} kept at their real coordinates (none dropped); {result.n_new} new sited "
+            f"({int(kinds.get('adm3', 0))} at ADM3 points, {int(kinds.get('rest_area', 0))} at rest areas, "
+            f"{int((result.proposed['by'] == 'flow').sum())} of them by flow) vs the {result.n_new} really built "
+            f"{hold_out}; demand = ADM3 "
             "population (2025 census on 2020 polygons: a small leak, population moved little since 2019); rest "
             "areas of the 2021 list (its 2023 H2 flag unused); expressway flows of 2011; no "
             "provincial FCEV split used (only 2023-12/2024-08 exist, they would leak); straight-line metres in "
