@@ -70,6 +70,15 @@ def _fcev_2023_inputs(inputs: hb.SitingInputs) -> hb.SitingInputs:
     return dataclasses.replace(inputs, demand=demand, candidates=candidates)
 
 
+def _candidate_xy(backcast: hb.HydrogenBackcast) -> np.ndarray:
+    candidates = backcast.inputs.candidates
+    return np.column_stack([candidates.geometry.x, candidates.geometry.y])
+
+
+def _candidate_weights(backcast: hb.HydrogenBackcast) -> np.ndarray:
+    return backcast.inputs.candidates["demand"].to_numpy(dtype=np.float64)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-sensitivity", action="store_true", help="skip the leaky 2023 FCEV sensitivity")
@@ -88,6 +97,15 @@ def main(argv: list[str] | None = None) -> int:
           f"real {result.built_from_year}-{result.built_to_year} stations ({parameters.random_draws} random draws, "
           f"seed {parameters.random_seed})")
     print(_rows(result, parameters).to_string(index=False))
+    q = parameters.baseline_percentile
+    real_xy = np.column_stack([result.real.to_crs(5179).geometry.x, result.real.to_crs(5179).geometry.y])
+    seeds = range(parameters.random_seed + 1, parameters.random_seed + 11)
+    spread = np.array([hb.random_baseline(_candidate_xy(backcast), real_xy, n_pick=result.n_new,
+                                          draws=parameters.random_draws, seed=seed, radii_m=parameters.match_radii_m,
+                                          weights=_candidate_weights(backcast)).percentile(q) * 100
+                       for seed in seeds])
+    print(f"   demand-weighted p{q:g} over 10 seeds (min-max, %): "
+          + ", ".join(f"{lo:.1f}-{hi:.1f}" for lo, hi in zip(spread.min(axis=0), spread.max(axis=0))))
     by_kind = result.proposed.groupby(["kind", "by"]).size()
     print(f"   proposed sites by kind: {by_kind.to_dict()}; siting {result.seconds:.1f} s; whole run "
           f"{backcast.seconds:.1f} s")

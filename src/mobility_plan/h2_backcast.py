@@ -640,11 +640,26 @@ def _measure_keys(parameters: BackcastParameters) -> list[str]:
 
 @dataclass(frozen=True)
 class HydrogenBackcast:
-    """The outer backcast and how its variant was chosen."""
+    """The outer backcast and how its variant was chosen.
+
+    Attributes
+    ----------
+    result : BackcastResult
+        The 2020-2024 backcast of the chosen variant.
+    inner_table : pandas.DataFrame
+        Every variant's inner-backcast shares and smallest margin (``min_margin``, 0-1).
+    parameters : BackcastParameters
+        The settings used.
+    inputs : SitingInputs
+        Demand points and candidates (shared: copy before changing).
+    seconds : float
+        Wall time of the whole run.
+    """
 
     result: BackcastResult
     inner_table: pd.DataFrame = field(compare=False)
     parameters: BackcastParameters
+    inputs: SitingInputs = field(compare=False)
     seconds: float
 
 
@@ -675,7 +690,7 @@ def _hydrogen_backcast(directory: str) -> HydrogenBackcast:
     result = run_backcast(stations, inputs, kept_until_year=parameters.kept_until_year,
                           built_from_year=parameters.built_from_year, built_to_year=parameters.built_to_year,
                           variant=variant, parameters=parameters)
-    return HydrogenBackcast(result=result, inner_table=table, parameters=parameters,
+    return HydrogenBackcast(result=result, inner_table=table, parameters=parameters, inputs=inputs,
                             seconds=time.perf_counter() - start)
 
 
