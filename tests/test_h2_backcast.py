@@ -175,13 +175,10 @@ def test_shipped_parameters_hold_out_2020_2024_and_choose_on_earlier_years():
 
 @pytest.fixture(scope="module")
 def real_inputs(shared_data):
-    from mobility_plan.census import load_census_adm3
-    from mobility_plan.data import load_hydrogen_stations, load_rest_areas
+    """The stations and the inputs of the shipped run (cached: the provider test reuses the run)."""
+    from mobility_plan.data import load_hydrogen_stations
 
-    parameters = hb.load_backcast_parameters()
-    inputs = hb.siting_inputs(load_census_adm3(), load_rest_areas(), with_flows=True,
-                              fcev_range_km=parameters.fcev_range_km)
-    return load_hydrogen_stations(), inputs
+    return load_hydrogen_stations(), hb.hydrogen_backcast().inputs
 
 
 @pytest.mark.slow
