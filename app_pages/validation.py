@@ -97,6 +97,8 @@ for name, value in row.details.items():
             st.dataframe(value.round(1), hide_index=True, width="stretch")
         elif name != "history" and {"lon", "lat"} <= set(value.columns):
             _map(value, name)
+        elif "geometry" in value.columns:  # geometry layers are for the library and exports; maps use lon/lat tables
+            continue
         elif name != "history":
             st.markdown(f"**{name}**")
             st.dataframe(value, hide_index=True, width="stretch")

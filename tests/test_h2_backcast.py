@@ -235,6 +235,9 @@ def test_hydrogen_provider_rows_and_map_layers(shared_data):
     assert len(details["real"]) == 189 and len(details["proposed"]) == 189 and len(details["kept"]) == 32
     assert details["proposed"].crs.to_epsg() == 4326 and details["real"].crs.to_epsg() == 4326
     assert details["real"]["build_year"].between(2020, 2024).all()
+    stations = details["stations"]  # the Validation page's one map: proposed against real, kept stations too
+    assert stations["kind"].value_counts().sort_index().tolist() == [32, 189, 189]
+    assert stations["lon"].between(124, 132).all() and stations["lat"].between(33, 39).all()
     assert "leak" in rows[0].note and "inner backcast" in rows[0].note
 
 

@@ -694,6 +694,19 @@ def _hydrogen_backcast(directory: str) -> HydrogenBackcast:
                             seconds=time.perf_counter() - start)
 
 
+def _map_table(result: BackcastResult) -> pd.DataFrame:
+    """Proposed, real and kept stations in one lon/lat table with a ``kind`` each (for one map)."""
+    layers = [(result.proposed, f"proposed {result.built_from_year}-{result.built_to_year}"),
+              (result.real, f"real {result.built_from_year}-{result.built_to_year}"),
+              (result.kept, f"kept (open by end-{result.kept_until_year})")]
+    frames = []
+    for frame, kind in layers:
+        lonlat = frame.to_crs("EPSG:4326")
+        frames.append(pd.DataFrame({"lon": lonlat.geometry.x.to_numpy(), "lat": lonlat.geometry.y.to_numpy(),
+                                    "kind": kind, "name": lonlat["name"].astype(str).to_numpy()}))
+    return pd.concat(frames, ignore_index=True)
+
+
 @register_provider("hydrogen")
 def hydrogen_checks() -> list[Check]:
     """Four rows: proposed sites near a real 2020-2024 station (5, 10 km) and the reverse."""
@@ -722,7 +735,8 @@ def hydrogen_checks() -> list[Check]:
             f"{parameters.inner_built_from_year}-{parameters.inner_built_to_year}): "
             + "; ".join(f"{row.label} min margin {row.min_margin * 100:+.1f} pp" for row in inner.itertuples())
             + f"; random baselines {parameters.random_draws} draws, seed {parameters.random_seed}")
-    details = {"proposed": result.proposed.copy(), "real": result.real.copy(), "kept": result.kept.copy()}
+    details = {"proposed": result.proposed.copy(), "real": result.real.copy(), "kept": result.kept.copy(),
+               "stations": _map_table(result)}
     rows = []
     for k, measure in enumerate(measures):
         rows.append(Check(
