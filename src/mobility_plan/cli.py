@@ -20,6 +20,17 @@ from ._io import atomic_path, read_csv_text
 __all__ = ["main", "build_parser"]
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (``--top``, ``--max-runs``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value}")
+    return value
+
+
 def _print_table(frame: pd.DataFrame) -> None:
     with pd.option_context("display.max_rows", 500, "display.max_columns", 50, "display.width", 160):
         print(frame.to_string(index=False))
@@ -139,9 +150,14 @@ def _cmd_costs(args: argparse.Namespace) -> int:
 
 
 def _cmd_fleet(args: argparse.Namespace) -> int:
+    from .data import check_year, fleet_size_problem
     from .demand import DemandParameters, infrastructure_need
     from .fleet import actual_stock, project_fleet, target_gap
 
+    problem = check_year(args.year, what="--year") or (
+        None if args.target is None else fleet_size_problem(args.target, year=args.year, what="--target"))
+    if problem:
+        raise ValidationError(problem)
     history = actual_stock(args.vehicle)
     last_year = int(history.index.max())
     if args.year < last_year:
@@ -282,9 +298,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from .sweep import load_sweep, run_sweep
+    from .sweep import MAX_SWEEP_RUNS, load_sweep, run_sweep
 
-    sweep = load_sweep(args.sweep)
+    sweep = load_sweep(args.sweep, max_runs=args.max_runs or MAX_SWEEP_RUNS)
     where = args.scheduler or ("serial, in this process" if args.workers == 0
                                else f"local Dask cluster, {args.workers} worker processes")
     print(f"sweep {sweep.name}: {len(sweep.runs)} runs of {sweep.base.name} ({where})", file=sys.stderr)
@@ -445,7 +461,8 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--capacity-kg-per-day", type=float, default=None,
                        help="hydrogen station capacity (kg/day; default 250)")
     fleet.add_argument("--utilisation", type=float, default=None, help="hydrogen station utilisation (0-1; default 0.7)")
-    fleet.add_argument("--top", type=int, default=0, help="show only the N regions with most vehicles")
+    fleet.add_argument("--top", type=_positive_int, default=None,
+                       help="show only the N regions with most vehicles (N >= 1; default: all)")
     fleet.add_argument("--json", action="store_true", help="print a JSON list of records")
     fleet.set_defaults(handler=_cmd_fleet)
 
@@ -477,6 +494,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler, tcp://HOST:8786")
     sweep.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.add_argument("--max-runs", type=_positive_int, default=None,
+                       help="refuse a grid of more runs than this (default: mobility_plan.sweep.MAX_SWEEP_RUNS, "
+                            "named in the refusal); raise it to run a larger grid on purpose")
     sweep.set_defaults(handler=_cmd_sweep)
 
     summary = commands.add_parser("summary", help="summarise the default data and road networks")
