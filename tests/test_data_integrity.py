@@ -279,3 +279,31 @@ def test_year_range_is_documented_and_enforced():
     assert "outside the years" in data.check_year(20300, what="year")
     assert "whole year" in data.check_year(True, what="year")
     assert "whole year" in data.check_year(2030.5, what="year")
+
+
+# --------------------------------------------------------------------------- networks
+
+
+def test_registered_network_files_are_checked_but_a_folder_of_your_own_is_not(shared_data, tmp_path, monkeypatch):
+    from mobility_plan import network
+
+    for folder in ("data/expressway_2011", "own"):
+        (tmp_path / folder).mkdir(parents=True)
+        for name in ("node.csv", "arc_twoway.csv", "arc_oneway.csv", "demand_matrix.csv"):
+            shutil.copy(shared_data / "expressway_2011" / name, tmp_path / folder / name)
+        node = tmp_path / folder / "node.csv"
+        node.chmod(0o644)
+        node.write_bytes(node.read_bytes().replace(b"37.", b"37.0", 1))
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path / "data"))
+    with pytest.raises(DataSourceError, match="not the registered 'expressway_nodes' file"):
+        network.graph_from_expressway()
+    assert network.graph_from_expressway(tmp_path / "own").number_of_nodes() == 324
+    graph = tmp_path / "data" / "osm" / "seoul_yongsan_drive.graphml"
+    graph.parent.mkdir()
+    graph.write_bytes((shared_data / "osm" / "seoul_yongsan_drive.graphml").read_bytes()[:-100])
+    with pytest.raises(DataSourceError, match="not the registered 'osm_seoul_yongsan' file"):
+        network.load_graph(graph)
+    graph.unlink()
+    graph.mkdir()
+    with pytest.raises(DataSourceError, match="is a folder, not a file"):
+        network.load_graphml(graph)

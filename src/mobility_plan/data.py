@@ -44,6 +44,7 @@ __all__ = [
     "file_sha256",
     "source_difference",
     "verify_source",
+    "verify_if_registered",
     "check_sources",
     "check_year",
     "load_registered_vehicles",
@@ -400,6 +401,19 @@ def verify_source(key: str, path: Path | str, *, accept_changed: bool = False,
         f"on purpose on a newer file of your own, set {ACCEPT_CHANGED_ENV}={key} (or =all): its content "
         "is still checked."
     )
+
+
+def verify_if_registered(path: Path | str) -> None:
+    """Check ``path`` with :func:`verify_source` when it is a registered file of the data directory.
+
+    Files elsewhere (a graph or folder of the user's own) are not in the registry and pass.
+    """
+    resolved = Path(path).resolve()
+    root = data_dir()
+    for key, entry in load_sources().items():
+        if (root / entry.file).resolve() == resolved:
+            verify_source(key, path)
+            return
 
 
 def check_sources(*, directory: Path | str | None = None, verify_checksums: bool = True) -> pd.DataFrame:
