@@ -31,6 +31,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_number(text: str) -> float:
+    """argparse type: a finite number > 0 (time limits, radii, ranges, cut-offs); NaN and inf are refused."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
+
+
 def _print_table(frame: pd.DataFrame) -> None:
     with pd.option_context("display.max_rows", 500, "display.max_columns", 50, "display.width", 160):
         print(frame.to_string(index=False))
@@ -442,8 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
     costs.add_argument("--destinations", required=True, help="CSV with a 'node' column or 'lon','lat' columns")
     costs.add_argument("--weight", choices=["travel_time", "length"], default="travel_time",
                        help="travel_time (s, default) or length (m)")
-    costs.add_argument("--cutoff", type=float, default=None, help="costs above this (s or m) become inf")
-    costs.add_argument("--max-snap-m", type=float, default=500.0,
+    costs.add_argument("--cutoff", type=_positive_number, default=None, help="costs above this (s or m) become inf")
+    costs.add_argument("--max-snap-m", type=_positive_number, default=500.0,
                        help="warn about points farther than this from the network (m, default 500)")
     costs.add_argument("--out", required=True, help="output .npz file")
     costs.add_argument("--overwrite", action="store_true", help="replace an existing output file")
@@ -471,9 +482,9 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--costs", help="FILE.npz with 'cost' (n x m, inf = unreachable) and 'weights' (n)")
     solve.add_argument("--expressway", help="folder in the format of expressway_2011 (for --model frlm)")
     solve.add_argument("--p", type=int, help="number of sites / stations")
-    solve.add_argument("--radius", type=float, help="coverage radius, in the unit of the costs (lscp, mclp)")
-    solve.add_argument("--range-km", type=float, help="vehicle range in km (frlm)")
-    solve.add_argument("--time-limit", type=float, default=None, help="solver time limit (s)")
+    solve.add_argument("--radius", type=_positive_number, help="coverage radius, in the unit of the costs (lscp, mclp)")
+    solve.add_argument("--range-km", type=_positive_number, help="vehicle range in km (frlm)")
+    solve.add_argument("--time-limit", type=_positive_number, default=None, help="solver time limit (s)")
     solve.add_argument("--mip-gap", type=float, default=None, help="relative MIP gap at which to stop")
     solve.add_argument("--json", action="store_true", help="print one JSON object")
     solve.set_defaults(handler=_cmd_solve)
@@ -482,7 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("scenario", nargs="+", help="scenario file(s) or shipped names (korea_2030, ...), or 'all'")
     plan.add_argument("--out", required=True, help="output folder (one sub-folder per scenario when several)")
     plan.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    plan.add_argument("--time-limit", type=float, default=None, help="override each layer's solver limit (s)")
+    plan.add_argument("--time-limit", type=_positive_number, default=None, help="override each layer's solver limit (s)")
     plan.add_argument("--quiet", action="store_true", help="no progress bars")
     plan.set_defaults(handler=_cmd_plan)
 

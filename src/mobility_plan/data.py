@@ -308,7 +308,8 @@ def file_sha256(path: Path | str) -> str:
             digest.update(block)
     _CHECKSUMS[str(path)] = (info.st_size, info.st_mtime_ns, digest.hexdigest())
     try:
-        payload = json.dumps({name: list(value) for name, value in sorted(_CHECKSUMS.items())}, indent=0)
+        kept = {name: list(value) for name, value in sorted(_CHECKSUMS.items()) if os.path.exists(name)}
+        payload = json.dumps(kept, indent=0)  # entries of files that are gone are dropped
         write_bytes_atomic(cache_file, payload.encode("utf-8"))
     except OSError:
         pass  # read-only home or cache folder: the digest is recomputed next time

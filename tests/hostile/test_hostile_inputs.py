@@ -374,3 +374,12 @@ def test_the_shipped_scenarios_still_pass_every_rule():
     for path in sorted(SCENARIO_DIR.glob("*.toml")):
         content = tomllib.loads(path.read_text(encoding="utf-8"))
         assert load_scenario(path).name == content["scenario"]["name"]
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["plan", "korea_2030", "--out", "out", "--time-limit", "nan"], "argument --time-limit: must be a finite number"),
+    (["solve", "--model", "frlm", "--range-km", "inf", "--p", "3"], "argument --range-km: must be a finite number"),
+    (["solve", "--model", "lscp", "--radius", "-5"], "argument --radius: must be a finite number > 0"),
+], ids=["plan-time-limit-nan", "solve-range-inf", "solve-radius-negative"])
+def test_nan_inf_or_negative_numbers_on_the_command_line(run_cli, args, needle):
+    assert_clear_error(run_cli(*args), needle)
