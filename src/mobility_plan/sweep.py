@@ -118,6 +118,25 @@ def _set_path(content: dict[str, Any], key: str, value: Any) -> None:
     content.setdefault(parts[0], {})[parts[1]] = copy.deepcopy(value)
 
 
+def _base_value(content: dict[str, Any], key: str) -> Any:
+    """The value the base scenario gives a dotted grid key, or ``None`` when it gives none."""
+    parts = key.split(".")
+    if parts[0] == "layer" and len(parts) == 3:
+        layers = {table.get("name"): table for table in content.get("layer", []) if isinstance(table, dict)}
+        return layers.get(parts[1], {}).get(parts[2])
+    table = content.get(parts[0], {})
+    return table.get(parts[1]) if len(parts) == 2 and isinstance(table, dict) else None
+
+
+def _toml_type(value: Any) -> str:
+    """TOML type of a value, with integers and floats both a number: ``boolean``, ``number``, ``string``, ..."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return {str: "string", list: "array", dict: "table"}.get(type(value), type(value).__name__)
+
+
 def _label(value: Any) -> str:
     if isinstance(value, dict):
         return "-".join(f"{k}_{v}" for k, v in value.items())
@@ -232,6 +251,17 @@ def sweep_from_dict(content: dict[str, Any], *, source: str = "<dict>", base_dir
         if unknown:
             raise ValidationError(f"{source}: [sweep] layers names {unknown}, not in the base scenario {names}")
         base_content["layer"] = [table for table in base_content["layer"] if table.get("name") in keep]
+    mismatched = []
+    for key, values in grid.items():
+        expected = _base_value(base_content, key)
+        if expected is None:
+            continue  # the key is new to the base scenario: its values are checked per run
+        wrong = [value for value in values if _toml_type(value) != _toml_type(expected)]
+        if wrong:
+            mismatched.append(f"[grid] {key!r} has {wrong[:3]!r}, but the base scenario gives a "
+                              f"{_toml_type(expected)} ({expected!r}); every value must be a {_toml_type(expected)}")
+    if mismatched:
+        raise ValidationError(f"{source}: " + "; ".join(mismatched))
     sweep_name = str(head.get("name", Path(source).stem))
     keys = list(grid)
     runs = []

@@ -383,3 +383,16 @@ def test_the_shipped_scenarios_still_pass_every_rule():
 ], ids=["plan-time-limit-nan", "solve-range-inf", "solve-radius-negative"])
 def test_nan_inf_or_negative_numbers_on_the_command_line(run_cli, args, needle):
     assert_clear_error(run_cli(*args), needle)
+
+
+def test_grid_values_of_another_type_than_the_base_are_refused_up_front():
+    content = {"sweep": {"name": "t", "base": "korea_2030"},
+               "grid": {"layer.expressway_h2.lock_existing": [True, "no"], "fleet.target_vehicles": ["850000"]}}
+    with pytest.raises(ValidationError) as info:
+        sweep_from_dict(content)
+    message = str(info.value)
+    assert "'layer.expressway_h2.lock_existing' has ['no'], but the base scenario gives a boolean (True)" in message
+    assert "'fleet.target_vehicles' has ['850000'], but the base scenario gives a number" in message
+    # integers and floats are both numbers; a key the base lacks is left to the per-run checks
+    grid = {"layer.expressway_h2.range_km": [300, 450.5], "layer.expressway_h2.region": ["11"]}
+    assert len(sweep_from_dict({"sweep": {"name": "t", "base": "korea_2030"}, "grid": grid}).runs) == 2
