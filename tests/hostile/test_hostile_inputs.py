@@ -305,6 +305,7 @@ def test_huge_grid_is_refused_before_any_run_is_built():
         sweep_from_dict(_sweep(grid))
 
 
+@pytest.mark.slow
 def test_huge_grid_through_the_cli_and_the_explicit_flag(run_cli, tmp_path):
     path = tmp_path / "big.toml"
     values = ", ".join(str(300 + v) for v in range(100))
