@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 
 import pytest
@@ -76,3 +77,66 @@ def test_bad_files(tmp_path):
     latin.write_bytes("[scenario]\nname = \"서울\"\n".encode("cp949"))
     with pytest.raises(ValidationError, match="not UTF-8"):
         load_scenario(latin)
+
+
+@pytest.mark.parametrize("where, key, value, needle", [
+    (("layer", 0), "lock_existing", "no", "'lock_existing' must be true or false (a TOML boolean, without quotes), "
+                                          "got the string 'no'"),
+    (("layer", 0), "range_km", float("nan"), "'range_km' must be a finite number, got nan"),
+    (("layer", 0), "time_limit_s", float("inf"), "'time_limit_s' must be a finite number, got inf"),
+    (("layer", 2), "radius_s", float("-inf"), "'radius_s' must be a finite number"),
+    (("fleet",), "target_vehicles", float("nan"), "'target_vehicles' must be a finite number"),
+    (("fleet",), "prior_share", float("nan"), "'prior_share' must be a finite number"),
+    (("demand",), "station_utilisation", float("nan"), "'station_utilisation' must be a finite number"),
+    (("layer", 0), "region", 11, "'region' must be a region code as a string, e.g. region = \"11\" (Seoul), got the "
+                                 "integer 11"),
+    (("layer", 0), "region", "Seoul", "is not a KOSTAT region code"),
+    (("fleet",), "target_year", 2030.0, "'target_year' must be a whole year such as 2030, got 2030.0"),
+    (("fleet",), "target_year", True, "'target_year' must be a whole year"),
+    (("fleet",), "target_vehicles", 3e7, "above the 26,298,000 vehicles of all kinds registered in Korea"),
+    (("fleet",), "vehicle", 1, "'vehicle' must be a string"),
+    (("scenario",), "years", [2026, True], "'years' must be a non-empty list of whole years"),
+    (("scenario",), "years", [2026, 2028, 20300], "20300 is outside the years mobility_plan handles"),
+    (("scenario",), "description", 5, "'description' must be a string"),
+])
+def test_wrong_types_are_named_with_key_file_and_expected_type(where, key, value, needle):
+    content = _korea_2030()
+    table = content[where[0]] if len(where) == 1 else content[where[0]][where[1]]
+    table[key] = value
+    message = _problems(content)
+    assert needle in message and "test.toml" in message
+
+
+@pytest.mark.parametrize("name", ["../../x", "a/b", "a\\b", "..", ".hidden", "a..b", "", "x" * 65, 7, "name with space"])
+def test_scenario_name_must_be_a_plain_identifier(name):
+    content = _korea_2030()
+    content["scenario"]["name"] = name
+    assert "[scenario]: 'name'" in _problems(content)
+
+
+def test_layer_name_and_table_shapes_are_checked():
+    content = _korea_2030()
+    content["layer"][0]["name"] = "../up"
+    content["fleet"] = "fcev"
+    content["layer"].append(3)
+    message = _problems(content)
+    assert "'name' '../up' is not a plain name" in message
+    assert "[fleet] must be a table, got the string 'fcev'" in message
+    assert "[[layer]] 4 must be a table, got the integer 3" in message
+
+
+def test_counts_by_year_out_of_range_is_named():
+    content = _korea_2030()
+    content["layer"][0]["budgets_by_year"] = {"2026": 10, "3030": 1}
+    assert "3030 is outside the years mobility_plan handles" in _problems(content)
+
+
+def test_folder_or_fifo_in_place_of_a_scenario_file(tmp_path):
+    folder = tmp_path / "scenario.toml"
+    folder.mkdir()
+    with pytest.raises(ValidationError, match="is a folder, not a file"):
+        load_scenario(folder)
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(ValidationError, match=r"named pipe \(FIFO\)"):
+        load_scenario(fifo)

@@ -20,6 +20,28 @@ from ._io import atomic_path, read_csv_text
 __all__ = ["main", "build_parser"]
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (``--top``, ``--max-runs``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value}")
+    return value
+
+
+def _positive_number(text: str) -> float:
+    """argparse type: a finite number > 0 (time limits, radii, ranges, cut-offs); NaN and inf are refused."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
+
+
 def _print_table(frame: pd.DataFrame) -> None:
     with pd.option_context("display.max_rows", 500, "display.max_columns", 50, "display.width", 160):
         print(frame.to_string(index=False))
@@ -139,10 +161,15 @@ def _cmd_costs(args: argparse.Namespace) -> int:
 
 
 def _cmd_fleet(args: argparse.Namespace) -> int:
+    from .data import check_year, fleet_size_problem
     from .demand import (CHARGER_LIST_DATE, DemandParameters, actual_regional_stock, charger_ratios,
                          infrastructure_need, provincial_shares)
     from .fleet import actual_stock, project_fleet, target_gap
 
+    problem = check_year(args.year, what="--year") or (
+        None if args.target is None else fleet_size_problem(args.target, year=args.year, what="--target"))
+    if problem:
+        raise ValidationError(problem)
     history = actual_stock(args.vehicle)
     first_year = int(history.index.min())
     past = args.year in history.index
@@ -343,9 +370,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from .sweep import load_sweep, run_sweep
+    from .sweep import MAX_SWEEP_RUNS, load_sweep, run_sweep
 
-    sweep = load_sweep(args.sweep)
+    sweep = load_sweep(args.sweep, max_runs=args.max_runs or MAX_SWEEP_RUNS)
     where = args.scheduler or ("serial, in this process" if args.workers == 0
                                else f"local Dask cluster, {args.workers} worker processes")
     print(f"sweep {sweep.name}: {len(sweep.runs)} runs of {sweep.base.name} ({where})", file=sys.stderr)
@@ -487,8 +514,8 @@ def build_parser() -> argparse.ArgumentParser:
     costs.add_argument("--destinations", required=True, help="CSV with a 'node' column or 'lon','lat' columns")
     costs.add_argument("--weight", choices=["travel_time", "length"], default="travel_time",
                        help="travel_time (s, default) or length (m)")
-    costs.add_argument("--cutoff", type=float, default=None, help="costs above this (s or m) become inf")
-    costs.add_argument("--max-snap-m", type=float, default=500.0,
+    costs.add_argument("--cutoff", type=_positive_number, default=None, help="costs above this (s or m) become inf")
+    costs.add_argument("--max-snap-m", type=_positive_number, default=500.0,
                        help="warn about points farther than this from the network (m, default 500)")
     costs.add_argument("--out", required=True, help="output .npz file")
     costs.add_argument("--overwrite", action="store_true", help="replace an existing output file")
@@ -508,7 +535,8 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--capacity-kg-per-day", type=float, default=None,
                        help="hydrogen station capacity (kg/day; default 250)")
     fleet.add_argument("--utilisation", type=float, default=None, help="hydrogen station utilisation (0-1; default 0.7)")
-    fleet.add_argument("--top", type=int, default=0, help="show only the N regions with most vehicles")
+    fleet.add_argument("--top", type=_positive_int, default=None,
+                       help="show only the N regions with most vehicles (N >= 1; default: all)")
     fleet.add_argument("--json", action="store_true", help="print a JSON list of records")
     fleet.set_defaults(handler=_cmd_fleet)
 
@@ -517,9 +545,9 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--costs", help="FILE.npz with 'cost' (n x m, inf = unreachable) and 'weights' (n)")
     solve.add_argument("--expressway", help="folder in the format of expressway_2011 (for --model frlm)")
     solve.add_argument("--p", type=int, help="number of sites / stations")
-    solve.add_argument("--radius", type=float, help="coverage radius, in the unit of the costs (lscp, mclp)")
-    solve.add_argument("--range-km", type=float, help="vehicle range in km (frlm)")
-    solve.add_argument("--time-limit", type=float, default=None, help="solver time limit (s)")
+    solve.add_argument("--radius", type=_positive_number, help="coverage radius, in the unit of the costs (lscp, mclp)")
+    solve.add_argument("--range-km", type=_positive_number, help="vehicle range in km (frlm)")
+    solve.add_argument("--time-limit", type=_positive_number, default=None, help="solver time limit (s)")
     solve.add_argument("--mip-gap", type=float, default=None, help="relative MIP gap at which to stop")
     solve.add_argument("--json", action="store_true", help="print one JSON object")
     solve.set_defaults(handler=_cmd_solve)
@@ -528,7 +556,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("scenario", nargs="+", help="scenario file(s) or shipped names (korea_2030, ...), or 'all'")
     plan.add_argument("--out", required=True, help="output folder (one sub-folder per scenario when several)")
     plan.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    plan.add_argument("--time-limit", type=float, default=None, help="override each layer's solver limit (s)")
+    plan.add_argument("--time-limit", type=_positive_number, default=None, help="override each layer's solver limit (s)")
     plan.add_argument("--quiet", action="store_true", help="no progress bars")
     plan.set_defaults(handler=_cmd_plan)
 
@@ -540,6 +568,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler, tcp://HOST:8786")
     sweep.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.add_argument("--max-runs", type=_positive_int, default=None,
+                       help="refuse a grid of more runs than this (default: mobility_plan.sweep.MAX_SWEEP_RUNS, "
+                            "named in the refusal); raise it to run a larger grid on purpose")
     sweep.set_defaults(handler=_cmd_sweep)
 
     summary = commands.add_parser("summary", help="summarise the default data and road networks")

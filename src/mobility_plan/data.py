@@ -8,9 +8,12 @@ column names, proper dtypes and, for point data, a GeoDataFrame in EPSG:4326.
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import os
-import re
+import stat
 import tomllib
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,17 +23,33 @@ import numpy as np
 import pandas as pd
 
 from ._errors import DataSourceError, ValidationError
-from ._io import read_csv_text
+from ._io import read_csv_text, read_text, write_bytes_atomic
 
 __all__ = [
     "DATA_DIR_ENV",
+    "CACHE_DIR_ENV",
+    "ACCEPT_CHANGED_ENV",
     "PROJECT_ROOT",
     "PROJECT_DATA",
+    "FIRST_YEAR",
+    "LAST_YEAR",
     "DataSource",
+    "ChangedDataWarning",
+    "DataQualityWarning",
     "data_dir",
+    "user_cache_dir",
     "load_sources",
+    "file_problem",
     "source_path",
+    "file_sha256",
+    "source_difference",
+    "verify_source",
+    "verify_if_registered",
     "check_sources",
+    "check_year",
+    "load_registered_vehicles",
+    "registered_vehicles",
+    "fleet_size_problem",
     "load_sido_table",
     "sido_code_for_name",
     "load_hydrogen_stations",
@@ -46,6 +65,11 @@ __all__ = [
 
 #: Environment variable that overrides the data directory.
 DATA_DIR_ENV = "MOBILITY_PLAN_DATA_DIR"
+#: Environment variable that overrides the user cache folder (``~/.cache/mobility_plan``).
+CACHE_DIR_ENV = "MOBILITY_PLAN_CACHE_DIR"
+#: Environment variable listing the datasets (registry keys, comma-separated, or ``all``)
+#: allowed to differ from ``data/sources.toml``: a newer file of the user's own, run on purpose.
+ACCEPT_CHANGED_ENV = "MOBILITY_PLAN_ACCEPT_CHANGED_DATA"
 #: Root of the repository (``src/mobility_plan`` lives two levels below it).
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 #: The project's own small tables (targets, parameters, registry).
@@ -57,6 +81,30 @@ CRS_LONLAT = "EPSG:4326"
 CRS_METRIC = "EPSG:5179"
 #: Bounding box of South Korea (lon_min, lat_min, lon_max, lat_max), islands included.
 KOREA_BOUNDS = (124.5, 33.0, 131.0, 38.7)
+#: Share of a station file's points that may lie outside :data:`KOREA_BOUNDS` (each
+#: reported in a warning) before the file is refused as wrong (projected, shifted, ...).
+MAX_OUTSIDE_SHARE = 0.05
+
+#: Years mobility_plan handles, in data files, scenarios and the command line: from 2010,
+#: before the first mass-market EVs in Korea (the national stock series starts in 2014),
+#: to 2050, the horizon of Korea's carbon-neutrality strategy (targets in data/targets.csv
+#: run to 2040). A year outside this range is a typo or a unit mix-up, and is refused.
+FIRST_YEAR = 2010
+LAST_YEAR = 2050
+#: Largest plausible year-over-year growth of a national stock that already counts 100 or
+#: more vehicles: the fastest in the 2014-2025 history is x5.7 (fuel-cell cars, 2018 to
+#: 2019); a jump of x20 or more is a typo or a table multiplied by mistake.
+MAX_STOCK_GROWTH_PER_YEAR = 20.0
+#: Smallest plausible year-over-year ratio of a national stock (a stock does not halve).
+MIN_STOCK_RATIO_PER_YEAR = 0.5
+
+
+class ChangedDataWarning(UserWarning):
+    """A data file differs from ``data/sources.toml`` and was accepted on purpose."""
+
+
+class DataQualityWarning(UserWarning):
+    """A data file has a few rows that cannot be used (e.g. points outside Korea); they are left out."""
 
 
 def data_dir() -> Path:
@@ -93,6 +141,18 @@ class DataSource:
     encoding: str
     rows: int
     sha256: str
+    bytes: int = 0
+    columns: int = 0
+
+
+#: Registry fields that may be left out (0 = unknown).
+_OPTIONAL_FIELDS = ("bytes", "columns")
+
+
+def user_cache_dir() -> Path:
+    """Folder of mobility_plan's caches: ``MOBILITY_PLAN_CACHE_DIR`` or ``~/.cache/mobility_plan``."""
+    configured = os.environ.get(CACHE_DIR_ENV)
+    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "mobility_plan"
 
 
 @lru_cache(maxsize=4)
@@ -117,10 +177,10 @@ def load_sources(path: Path | None = None) -> dict[str, DataSource]:
     fields = DataSource.__dataclass_fields__
     sources: dict[str, DataSource] = {}
     for key, entry in entries.items():
-        missing = [f for f in fields if f != "key" and f not in entry]
+        missing = [f for f in fields if f != "key" and f not in entry and f not in _OPTIONAL_FIELDS]
         if missing:
             raise DataSourceError(f"registry entry [{key}] in {path} lacks {missing}")
-        sources[key] = DataSource(key=key, **{f: entry[f] for f in fields if f != "key"})
+        sources[key] = DataSource(key=key, **{f: entry[f] for f in fields if f != "key" and f in entry})
     return sources
 
 
@@ -128,8 +188,45 @@ def _resolve_dir(directory: Path | str | None) -> Path:
     return Path(directory) if directory is not None else data_dir()
 
 
+def file_problem(path: Path | str) -> str | None:
+    """Say why ``path`` cannot be read as a regular file, or ``None`` when it can.
+
+    A folder, a named pipe (FIFO), a socket or a device in place of a file is named as
+    such (opening a FIFO would block forever), and so is a missing file or an
+    unreadable one.
+
+    Returns
+    -------
+    str or None
+        ``"does not exist"``, ``"is a folder, not a file"``, ... ; ``None`` for a readable file.
+    """
+    try:
+        mode = Path(path).stat().st_mode
+    except FileNotFoundError:
+        return "does not exist"
+    except NotADirectoryError:
+        return "does not exist (a part of its path is a file, not a folder)"
+    except PermissionError:
+        return "cannot be read (permission denied on its folder)"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    if stat.S_ISFIFO(mode):
+        return "is a named pipe (FIFO), not a regular file"
+    if stat.S_ISSOCK(mode):
+        return "is a socket, not a regular file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device, not a regular file"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file"
+    if not os.access(path, os.R_OK):
+        return "cannot be read (permission denied)"
+    return None
+
+
 def source_path(key: str, *, directory: Path | str | None = None) -> Path:
-    """Return the path of a registered dataset, checking that it exists.
+    """Return the path of a registered dataset, checking that it is a readable file.
 
     Parameters
     ----------
@@ -143,29 +240,181 @@ def source_path(key: str, *, directory: Path | str | None = None) -> Path:
     ValidationError
         If ``key`` is not in the registry.
     DataSourceError
-        If the file is missing; the message says where to get it and which
-        setting points the project at it.
+        If the file is missing, or something else (a folder, a FIFO) stands in its
+        place; the message says where to get it and which setting points the project at it.
     """
     sources = load_sources()
     if key not in sources:
         raise ValidationError(f"unknown dataset {key!r}; known: {sorted(sources)}")
     entry = sources[key]
     path = _resolve_dir(directory) / entry.file
-    if not path.is_file():
+    problem = file_problem(path)
+    if problem == "does not exist":
         raise DataSourceError(
             f"dataset {key!r} not found: {path} does not exist. Get {entry.file!r} from "
             f"{entry.publisher} ({entry.source}, licence {entry.licence}) and place it "
             f"under the data directory, or set {DATA_DIR_ENV} to the folder that holds it."
         )
+    if problem is not None:
+        raise DataSourceError(
+            f"dataset {key!r}: {path} {problem}. Replace it with the file {entry.file!r} from "
+            f"{entry.publisher} ({entry.source}), or set {DATA_DIR_ENV} to a folder that holds it."
+        )
     return path
 
 
-def _sha256(path: Path) -> str:
+# --------------------------------------------------------------------------- integrity
+
+#: In-process copy of the checksum cache: resolved path -> (size, mtime_ns, sha256).
+_CHECKSUMS: dict[str, tuple[int, int, str]] = {}
+_CHECKSUMS_LOADED: list[Path] = []
+
+
+def _checksum_cache_file() -> Path:
+    return user_cache_dir() / "checksums.json"
+
+
+def _load_checksum_cache(cache_file: Path) -> None:
+    if _CHECKSUMS_LOADED and _CHECKSUMS_LOADED[0] == cache_file:
+        return
+    _CHECKSUMS.clear()
+    _CHECKSUMS_LOADED[:] = [cache_file]
+    try:
+        stored = json.loads(cache_file.read_text(encoding="utf-8"))
+        for name, (size, mtime_ns, digest) in stored.items():
+            _CHECKSUMS[name] = (int(size), int(mtime_ns), str(digest))
+    except (OSError, ValueError, TypeError, AttributeError):
+        pass  # no cache yet, or an unreadable one: it is rebuilt
+
+
+def file_sha256(path: Path | str) -> str:
+    """SHA-256 of a file, cached by (path, size, modification time) in the user cache folder.
+
+    The first call on a file reads it whole (the 28.5 MB charger list takes about 0.05 s);
+    later calls, in this process or another, cost one ``stat``. The cache
+    (``checksums.json`` under :func:`user_cache_dir`) is written atomically; a cache that
+    cannot be written only costs speed.
+    """
+    path = Path(path).resolve()
+    info = path.stat()
+    cache_file = _checksum_cache_file()
+    _load_checksum_cache(cache_file)
+    cached = _CHECKSUMS.get(str(path))
+    if cached is not None and cached[:2] == (info.st_size, info.st_mtime_ns):
+        return cached[2]
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
+    _CHECKSUMS[str(path)] = (info.st_size, info.st_mtime_ns, digest.hexdigest())
+    try:
+        kept = {name: list(value) for name, value in sorted(_CHECKSUMS.items()) if os.path.exists(name)}
+        payload = json.dumps(kept, indent=0)  # entries of files that are gone are dropped
+        write_bytes_atomic(cache_file, payload.encode("utf-8"))
+    except OSError:
+        pass  # read-only home or cache folder: the digest is recomputed next time
     return digest.hexdigest()
+
+
+def _accepted(key: str, accept_changed: bool) -> bool:
+    if accept_changed:
+        return True
+    listed = {name.strip() for name in os.environ.get(ACCEPT_CHANGED_ENV, "").split(",") if name.strip()}
+    return "all" in listed or key in listed
+
+
+def source_difference(key: str, path: Path | str) -> str | None:
+    """Say how a file differs from its registry entry (size, SHA-256), or ``None`` when it matches."""
+    entry = load_sources()[key]
+    size = Path(path).stat().st_size
+    if entry.bytes and size != entry.bytes:
+        return f"its size is {size:,} bytes instead of the registered {entry.bytes:,}"
+    digest = file_sha256(path)
+    if digest != entry.sha256:
+        return f"its SHA-256 is {digest[:16]}... instead of the registered {entry.sha256[:16]}..."
+    return None
+
+
+def _diagnose(entry: DataSource, path: Path, columns: list[str] | None) -> str:
+    """What is wrong with a changed table, in words: encoding, emptiness, columns, rows."""
+    if not entry.rows:
+        return ""
+    try:
+        text = read_text(path, encoding=entry.encoding)
+    except DataSourceError:
+        return f"it is not valid {entry.encoding} text (re-saved in another encoding?)"
+    if not text.strip():
+        return "it is empty"
+    lines = [line for line in text.split("\n") if line.strip()]
+    found: list[str] = []
+    header = [] if entry.key == "expressway_demand" else lines[0].split(",")
+    missing = [c for c in (columns or []) if c not in [h.strip().strip('"') for h in header]]
+    if missing:
+        found.append(f"the column(s) {missing} are missing")
+    elif entry.columns and header and len(header) != entry.columns:
+        found.append(f"its header has {len(header)} columns instead of {entry.columns}")
+    data_rows = len(lines) - (0 if entry.key == "expressway_demand" else 1)
+    if data_rows < entry.rows:
+        found.append(f"it has {data_rows:,} data rows instead of {entry.rows:,} (truncated?)")
+    elif data_rows > entry.rows:
+        found.append(f"it has {data_rows:,} data rows instead of {entry.rows:,}")
+    if not text.endswith("\n"):
+        found.append("its last line is cut off (no final line break)")
+    return "; ".join(found)
+
+
+def verify_source(key: str, path: Path | str, *, accept_changed: bool = False,
+                  columns: list[str] | None = None) -> None:
+    """Check a data file against ``data/sources.toml`` before it is read.
+
+    Parameters
+    ----------
+    key
+        Registry key of the dataset.
+    path
+        The file (see :func:`source_path`).
+    accept_changed
+        Accept a file that differs from the registry (a newer file of the user's own,
+        run on purpose), with a :class:`ChangedDataWarning`. Also set for a dataset whose
+        key, or ``all``, is listed in ``MOBILITY_PLAN_ACCEPT_CHANGED_DATA``.
+    columns
+        Columns the loader needs, named in the error when they are missing.
+
+    Raises
+    ------
+    DataSourceError
+        If the file differs and was not accepted: the message names the file, what
+        differs (size, digest, encoding, columns, rows) and the two fixes.
+    """
+    entry = load_sources()[key]
+    difference = source_difference(key, path)
+    if difference is None:
+        return
+    if _accepted(key, accept_changed):
+        warnings.warn(f"{path} differs from the registered {key!r} file ({difference}); it is used as you "
+                      f"asked ({ACCEPT_CHANGED_ENV}), and its content is still checked", ChangedDataWarning,
+                      stacklevel=3)
+        return
+    detail = _diagnose(entry, Path(path), columns)
+    raise DataSourceError(
+        f"{path} is not the registered {key!r} file: {difference}" + (f"; {detail}" if detail else "")
+        + f". Restore the original ({entry.publisher}, {entry.source}; see data/sources.toml), or, to run "
+        f"on purpose on a newer file of your own, set {ACCEPT_CHANGED_ENV}={key} (or =all): its content "
+        "is still checked."
+    )
+
+
+def verify_if_registered(path: Path | str) -> None:
+    """Check ``path`` with :func:`verify_source` when it is a registered file of the data directory.
+
+    Files elsewhere (a graph or folder of the user's own) are not in the registry and pass.
+    """
+    resolved = Path(path).resolve()
+    root = data_dir()
+    for key, entry in load_sources().items():
+        if (root / entry.file).resolve() == resolved:
+            verify_source(key, path)
+            return
 
 
 def check_sources(*, directory: Path | str | None = None, verify_checksums: bool = True) -> pd.DataFrame:
@@ -176,7 +425,8 @@ def check_sources(*, directory: Path | str | None = None, verify_checksums: bool
     directory
         Data directory; defaults to :func:`data_dir`.
     verify_checksums
-        Compare each file's SHA-256 with the registry (slower on big files).
+        Compare each file's SHA-256 with the registry (cached by size and modification
+        time; the first check of every file takes about 0.1 s in all).
 
     Returns
     -------
@@ -188,35 +438,192 @@ def check_sources(*, directory: Path | str | None = None, verify_checksums: bool
     rows = []
     for key, entry in load_sources().items():
         path = root / entry.file
-        if not path.is_file():
+        problem = file_problem(path)
+        if problem == "does not exist":
             rows.append((key, entry.file, "missing", np.nan, f"get it from {entry.source}"))
             continue
+        if problem is not None:
+            rows.append((key, entry.file, "corrupt", np.nan, f"the path {problem}"))
+            continue
         size_mb = path.stat().st_size / 1e6
-        if verify_checksums and _sha256(path) != entry.sha256:
-            rows.append((key, entry.file, "corrupt", size_mb, "SHA-256 differs from the registry"))
+        difference = source_difference(key, path) if verify_checksums else None
+        if difference is not None:
+            accepted = f" (accepted by {ACCEPT_CHANGED_ENV})" if _accepted(key, False) else ""
+            rows.append((key, entry.file, "corrupt", size_mb, f"{difference}{accepted}"))
             continue
         rows.append((key, entry.file, "ok", size_mb, ""))
     return pd.DataFrame(rows, columns=["key", "file", "status", "size_mb", "detail"])
 
 
-def _read_source(key: str, directory: Path | str | None, columns: list[str], **kwargs) -> pd.DataFrame:
+def _read_source(key: str, directory: Path | str | None, columns: list[str], *, accept_changed: bool = False,
+                 **kwargs) -> pd.DataFrame:
     entry = load_sources()[key]
     path = source_path(key, directory=directory)
+    verify_source(key, path, accept_changed=accept_changed, columns=columns)
     frame = read_csv_text(path, encoding=entry.encoding, expected_columns=columns, **kwargs)
+    frame.attrs["path"] = str(path)
     if entry.rows and len(frame) < entry.rows:
-        raise DataSourceError(
-            f"{path} has {len(frame)} data rows, fewer than the {entry.rows} expected: the "
-            "file is truncated. Restore the original file (see data/sources.toml)."
-        )
+        message = (f"{path} has {len(frame)} data rows, fewer than the {entry.rows} registered: the "
+                   "file may be truncated. Restore the original file (see data/sources.toml).")
+        if not _accepted(key, accept_changed):
+            raise DataSourceError(message)
+        warnings.warn(message, ChangedDataWarning, stacklevel=3)
     return frame
 
 
-def _points(frame: pd.DataFrame, *, lon: str = "lon", lat: str = "lat") -> gpd.GeoDataFrame:
-    """Turn lon/lat columns into a GeoDataFrame in EPSG:4326, checking they lie in Korea."""
+# --------------------------------------------------------------------------- checks of content
+
+
+def _file_rows(index: pd.Index) -> list[int]:
+    """Line numbers in the file of data rows (the header is line 1)."""
+    return [int(i) + 2 for i in index]
+
+
+def _counts(raw: pd.DataFrame, columns: list[str], path: Path | str, *, what: str = "vehicle counts") -> pd.DataFrame:
+    """The columns as int64 counts; empty, non-numeric, fractional or negative cells are refused, all named."""
+    problems: list[str] = []
+    out = pd.DataFrame(index=raw.index)
+    for column in columns:
+        values = pd.to_numeric(raw[column], errors="coerce")
+        empty = raw[column].isna()
+        bad = values.isna() & ~empty
+        if bad.any():
+            cells = ", ".join(f"line {line}: {value!r}" for line, value in
+                              zip(_file_rows(raw.index[bad])[:3], raw.loc[bad, column].head(3), strict=False))
+            problems.append(f"column {column!r} has {int(bad.sum())} non-numeric value(s) ({cells})")
+        if empty.any():
+            problems.append(f"column {column!r} has {int(empty.sum())} empty cell(s) "
+                            f"(lines {_file_rows(raw.index[empty])[:5]})")
+        finite = values.dropna()
+        if (~np.isfinite(finite)).any():
+            problems.append(f"column {column!r} has infinite values")
+            finite = finite[np.isfinite(finite)]
+        if (finite < 0).any():
+            negative = finite[finite < 0]
+            problems.append(f"column {column!r} has {len(negative)} negative value(s) "
+                            f"(line {_file_rows(negative.index)[0]}: {negative.iloc[0]:g})")
+        if (finite != np.floor(finite)).any():
+            fractional = finite[finite != np.floor(finite)]
+            problems.append(f"column {column!r} has {len(fractional)} fractional value(s) "
+                            f"(line {_file_rows(fractional.index)[0]}: {fractional.iloc[0]:g}); {what} are whole")
+        if not problems:
+            out[column] = values.astype("int64")
+    if problems:
+        raise DataSourceError(f"{path}: " + "; ".join(problems) + ". Correct these cells or restore the original "
+                              "file (see data/sources.toml).")
+    return out
+
+
+def _no_duplicates(raw: pd.DataFrame, keys: list[str], path: Path | str) -> None:
+    duplicated = raw.duplicated(keys, keep=False)
+    if duplicated.any():
+        first = raw.loc[duplicated, keys].head(1).to_dict(orient="records")[0]
+        raise DataSourceError(
+            f"{path}: {int(duplicated.sum())} rows repeat the same {', '.join(keys)} (e.g. {first}, lines "
+            f"{_file_rows(raw.index[duplicated])[:6]}); each must appear once. Remove the duplicates or "
+            "restore the original file (see data/sources.toml)."
+        )
+
+
+def check_year(year: object, *, what: str) -> str | None:
+    """Say why ``year`` is not a year mobility_plan handles (:data:`FIRST_YEAR` to :data:`LAST_YEAR`), or ``None``."""
+    if isinstance(year, bool) or not isinstance(year, int | np.integer):
+        return f"{what} must be a whole year such as 2030, got {year!r}"
+    if not FIRST_YEAR <= int(year) <= LAST_YEAR:
+        return (f"{what} {year} is outside the years mobility_plan handles, {FIRST_YEAR} to {LAST_YEAR} "
+                "(see mobility_plan.data.FIRST_YEAR / LAST_YEAR)")
+    return None
+
+
+@lru_cache(maxsize=1)
+def _registered_vehicles() -> pd.DataFrame:
+    table = read_csv_text(PROJECT_DATA / "registered_vehicles.csv", encoding="utf-8",
+                          expected_columns=["year", "vehicles", "rounded_to", "source"])
+    table[["year", "vehicles"]] = _counts(table, ["year", "vehicles"], PROJECT_DATA / "registered_vehicles.csv")
+    return table.sort_values("year", ignore_index=True)
+
+
+def load_registered_vehicles() -> pd.DataFrame:
+    """Return the number of vehicles of all kinds registered in Korea at the end of some years.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year``, ``vehicles``, ``rounded_to`` (1 or 1000) and ``source`` (MOLIT
+        registration statistics) from ``data/registered_vehicles.csv``.
+    """
+    return _registered_vehicles().copy()
+
+
+def registered_vehicles(year: int) -> tuple[int, int]:
+    """Vehicles registered in Korea that bound a fleet of ``year``.
+
+    The figure of ``year`` when the table has it, else of the next later table year (the
+    total has grown every year, so it bounds earlier years from above), else of the
+    latest table year (for years after the table).
+
+    Returns
+    -------
+    tuple of int
+        ``(vehicles, table_year)``.
+    """
+    table = _registered_vehicles()
+    later = table[table["year"] >= year]
+    row = later.iloc[0] if len(later) else table.iloc[-1]
+    return int(row["vehicles"]), int(row["year"])
+
+
+def fleet_size_problem(vehicles: float, *, year: int, what: str) -> str | None:
+    """Say why a fleet of ``vehicles`` EVs or FCEVs in ``year`` is impossible, or ``None``.
+
+    A fleet of one kind cannot exceed every vehicle registered in Korea
+    (``data/registered_vehicles.csv``); a NaN or infinite fleet is no fleet.
+    """
+    if not math.isfinite(vehicles):
+        return f"{what} must be a finite number of vehicles, got {vehicles!r}"
+    total, table_year = registered_vehicles(year)
+    if vehicles > total:
+        return (f"{what} {vehicles:,.0f} is above the {total:,} vehicles of all kinds registered in Korea at the "
+                f"end of {table_year} (MOLIT, data/registered_vehicles.csv); check the unit (vehicles, not "
+                "thousands) and the number of zeros")
+    return None
+
+
+def _points(frame: pd.DataFrame, *, path: Path | str, lon_column: str, lat_column: str, lon: str = "lon",
+            lat: str = "lat") -> gpd.GeoDataFrame:
+    """Turn lon/lat columns into a GeoDataFrame in EPSG:4326, checking they lie in Korea.
+
+    Swapped latitude and longitude, or coordinates mostly outside Korea (projected
+    metres, a shifted file), are refused; a few points outside Korea are kept with
+    ``valid_location`` False and no geometry, and counted in a :class:`DataQualityWarning`.
+    """
     for column in (lon, lat):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     lon_min, lat_min, lon_max, lat_max = KOREA_BOUNDS
     inside = frame[lon].between(lon_min, lon_max) & frame[lat].between(lat_min, lat_max)
+    swapped = frame[lat].between(lon_min, lon_max) & frame[lon].between(lat_min, lat_max)
+    total = len(frame)
+    if total and swapped.sum() > inside.sum():
+        raise DataSourceError(
+            f"{path}: latitude and longitude are swapped: {int(swapped.sum())} of {total} points lie in Korea only "
+            f"when the columns {lat_column!r} (latitude, 33-39 in Korea) and {lon_column!r} (longitude, 124-132) "
+            "are exchanged. Swap the two columns back, or restore the original file (see data/sources.toml)."
+        )
+    outside = ~inside
+    if outside.any():
+        no_coordinates = int(frame[[lon, lat]].isna().any(axis=1).sum())
+        example = frame.loc[outside, [lon, lat]].head(3).to_numpy().tolist()
+        summary = (f"{path}: {int(outside.sum())} of {total} points lie outside Korea (lon {lon_min}-{lon_max}, "
+                   f"lat {lat_min}-{lat_max}), {no_coordinates} of them without coordinates; e.g. lines "
+                   f"{_file_rows(frame.index[outside])[:3]} at {example}")
+        if outside.mean() > MAX_OUTSIDE_SHARE:
+            projected = bool((frame[[lon, lat]].abs() > 1000).any(axis=None))
+            hint = " They look like projected metres, not degrees." if projected else ""
+            raise DataSourceError(f"{summary}: more than {MAX_OUTSIDE_SHARE:.0%} of the file.{hint} Columns "
+                                  f"{lon_column!r} and {lat_column!r} must hold longitude and latitude in degrees "
+                                  "(EPSG:4326); restore the original file (see data/sources.toml).")
+        warnings.warn(f"{summary}; they are kept with valid_location = False and no geometry", DataQualityWarning,
+                      stacklevel=3)
     frame["valid_location"] = inside
     geometry = gpd.points_from_xy(frame[lon].where(inside), frame[lat].where(inside))
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=CRS_LONLAT)
@@ -281,7 +688,7 @@ def _sido_codes(names: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------- stations
 
 
-def load_hydrogen_stations(*, directory: Path | str | None = None) -> gpd.GeoDataFrame:
+def load_hydrogen_stations(*, directory: Path | str | None = None, accept_changed: bool = False) -> gpd.GeoDataFrame:
     """Load the 221 hydrogen refuelling stations (state of 2024-10).
 
     Returns
@@ -292,11 +699,13 @@ def load_hydrogen_stations(*, directory: Path | str | None = None) -> gpd.GeoDat
         ``valid_location`` and point geometry in EPSG:4326.
     """
     columns = ["번호", "구축연도", "충전소명", "지역_대분류", "주소", "용도", "위도", "경도"]
-    raw = _read_source("hydrogen_stations", directory, columns)
+    raw = _read_source("hydrogen_stations", directory, columns, accept_changed=accept_changed)
+    path = raw.attrs["path"]
+    _no_duplicates(raw, ["번호"], path)
     use_map = {"상업용": "commercial", "연구용": "research"}
     frame = pd.DataFrame(
         {
-            "station_id": raw["번호"].astype("int64"),
+            "station_id": _counts(raw, ["번호"], path, what="station numbers")["번호"],
             "build_year": pd.to_numeric(raw["구축연도"], errors="coerce").astype("Int64"),
             "name": raw["충전소명"].astype("string"),
             "sido_name_ko": raw["지역_대분류"].astype("string").str.strip(),
@@ -307,7 +716,7 @@ def load_hydrogen_stations(*, directory: Path | str | None = None) -> gpd.GeoDat
         }
     )
     frame.insert(4, "sido_code", _sido_codes_from_address(frame["address"], frame["sido_name_ko"]))
-    return _points(frame)
+    return _points(frame, path=path, lon_column="경도", lat_column="위도")
 
 
 #: Typos in published region columns (checked against the addresses).
@@ -328,7 +737,7 @@ def _sido_codes_from_address(address: pd.Series, region: pd.Series) -> pd.Series
     return codes.astype("string")
 
 
-def load_kepco_ev_stations(*, directory: Path | str | None = None) -> gpd.GeoDataFrame:
+def load_kepco_ev_stations(*, directory: Path | str | None = None, accept_changed: bool = False) -> gpd.GeoDataFrame:
     """Load the 4,635 KEPCO-operated EV charging stations (2025-06-30).
 
     Returns
@@ -339,7 +748,8 @@ def load_kepco_ev_stations(*, directory: Path | str | None = None) -> gpd.GeoDat
         point geometry in EPSG:4326.
     """
     columns = ["충전소아이디", "충전소명", "충전소주소", "상세주소", "위도", "경도", "이용가능시간", "연락처", "등록일자"]
-    raw = _read_source("kepco_ev_stations", directory, columns)
+    raw = _read_source("kepco_ev_stations", directory, columns, accept_changed=accept_changed)
+    _no_duplicates(raw, ["충전소아이디"], raw.attrs["path"])
     frame = pd.DataFrame(
         {
             "station_id": raw["충전소아이디"].astype("string"),
@@ -353,7 +763,7 @@ def load_kepco_ev_stations(*, directory: Path | str | None = None) -> gpd.GeoDat
             "registered": pd.to_datetime(raw["등록일자"], errors="coerce"),
         }
     )
-    return _points(frame)
+    return _points(frame, path=raw.attrs["path"], lon_column="경도", lat_column="위도")
 
 
 #: Power assumed for chargers whose rating is not listed: AC slow 7 kW, DC fast 50 kW
@@ -362,7 +772,7 @@ ASSUMED_SLOW_POWER_KW = 7.0
 ASSUMED_FAST_POWER_KW = 50.0
 
 
-def load_ev_chargers(*, directory: Path | str | None = None) -> pd.DataFrame:
+def load_ev_chargers(*, directory: Path | str | None = None, accept_changed: bool = False) -> pd.DataFrame:
     """Load the national EV charger list: 191,514 chargers (2022-10-27).
 
     Power comes from the listed rating (e.g. ``급속(100kW단독)``); where none is
@@ -383,7 +793,7 @@ def load_ev_chargers(*, directory: Path | str | None = None) -> pd.DataFrame:
         "시도", "군구", "주소", "충전소명", "시설구분(대)", "시설구분(소)", "기종(대)", "기종(소)",
         "운영기관(대)", "운영기관(소)", "급속충전량", "충전기타입", "이용자제한", "충전기ID",
     ]
-    raw = _read_source("ev_chargers", directory, columns)
+    raw = _read_source("ev_chargers", directory, columns, accept_changed=accept_changed)
     charger_class = raw["기종(대)"].map({"급속": "fast", "완속": "slow"})
     if charger_class.isna().any():
         bad = sorted(raw.loc[charger_class.isna(), "기종(대)"].astype(str).unique())[:5]
@@ -408,7 +818,7 @@ def load_ev_chargers(*, directory: Path | str | None = None) -> pd.DataFrame:
             "power_kw": listed_kw.fillna(pd.Series(assumed_kw, index=raw.index)).astype("float64"),
             "power_kw_source": np.where(listed_kw.notna(), "listed", "assumed"),
             "access": raw["이용자제한"].map({"이용가능": "public", "이용자제한": "restricted"}).astype("string"),
-            "charger_id": raw["충전기ID"].astype("int64"),
+            "charger_id": _counts(raw, ["충전기ID"], raw.attrs["path"], what="charger ids")["충전기ID"],
         }
     )
     frame["power_kw_source"] = frame["power_kw_source"].astype("category")
@@ -422,7 +832,7 @@ def _rest_area_key(name: pd.Series) -> pd.Series:
     return key.str.replace(r"(주유소|휴게소)(?=\()", "", regex=True)
 
 
-def load_rest_areas(*, directory: Path | str | None = None) -> gpd.GeoDataFrame:
+def load_rest_areas(*, directory: Path | str | None = None, accept_changed: bool = False) -> gpd.GeoDataFrame:
     """Load the 199 expressway rest areas, joined by name to the 2023 EV/H2 list.
 
     The 2023 fuel-station list has no coordinates; its names (``황전(광양)주유소``)
@@ -440,7 +850,8 @@ def load_rest_areas(*, directory: Path | str | None = None) -> gpd.GeoDataFrame:
     """
     columns = ["휴게소명", "도로종류", "도로노선번호", "도로노선명", "도로노선방향", "위도", "경도", "휴게소종류",
                "주차면수", "주유소유무", "LPG충전소유무", "전기차충전소유무", "휴게소전화번호"]
-    raw = _read_source("rest_areas", directory, columns)
+    raw = _read_source("rest_areas", directory, columns, accept_changed=accept_changed)
+    path = raw.attrs["path"]
     yes_no = {"Y": True, "N": False}
     frame = pd.DataFrame(
         {
@@ -459,7 +870,8 @@ def load_rest_areas(*, directory: Path | str | None = None) -> gpd.GeoDataFrame:
             "lat": raw["위도"],
         }
     )
-    fuel = _read_source("rest_area_fuel", directory, ["주유소명", "전화번호", "전기차 충전소", "수소차 충전소"])
+    fuel = _read_source("rest_area_fuel", directory, ["주유소명", "전화번호", "전기차 충전소", "수소차 충전소"],
+                        accept_changed=accept_changed)
     o_x = {"O": True, "X": False}
     fuel = pd.DataFrame(
         {
@@ -487,33 +899,73 @@ def load_rest_areas(*, directory: Path | str | None = None) -> gpd.GeoDataFrame:
     frame["matched_2023"] = frame["has_ev_2023"].notna()
     for column in ("has_ev_2023", "has_h2_2023"):
         frame[column] = frame[column].astype("boolean")
-    return _points(frame)
+    return _points(frame, path=path, lon_column="경도", lat_column="위도")
 
 
 # --------------------------------------------------------------------------- fleet
 
 
-def load_national_fleet_stock(*, directory: Path | str | None = None) -> pd.DataFrame:
+def load_national_fleet_stock(*, directory: Path | str | None = None, accept_changed: bool = False) -> pd.DataFrame:
     """Load the national year-end stock of EVs and fuel-cell cars, 2014-2025.
 
     Returns
     -------
     pandas.DataFrame
         ``year``, ``ev_stock`` and ``fcev_stock`` (vehicles), ``source``.
+
+    Raises
+    ------
+    DataSourceError
+        On a non-numeric, empty, negative or fractional count, a repeated year, a year
+        outside :data:`FIRST_YEAR`-:data:`LAST_YEAR`, a stock above every vehicle
+        registered in Korea, or a year-over-year jump of x20 or more (or a halving).
     """
-    raw = _read_source("national_fleet_stock", directory, ["year_end", "ev_stock", "fcev_stock", "source"])
+    columns = ["year_end", "ev_stock", "fcev_stock", "source"]
+    raw = _read_source("national_fleet_stock", directory, columns, accept_changed=accept_changed)
+    path = raw.attrs["path"]
+    counts = _counts(raw, ["year_end", "ev_stock", "fcev_stock"], path)
+    _no_duplicates(counts, ["year_end"], path)
     frame = pd.DataFrame(
         {
-            "year": raw["year_end"].astype("int64"),
-            "ev_stock": raw["ev_stock"].astype("int64"),
-            "fcev_stock": raw["fcev_stock"].astype("int64"),
+            "year": counts["year_end"],
+            "ev_stock": counts["ev_stock"],
+            "fcev_stock": counts["fcev_stock"],
             "source": raw["source"].astype("string"),
         }
-    )
-    return frame.sort_values("year", ignore_index=True)
+    ).sort_values("year", ignore_index=True)
+    _check_national_stock(frame, path)
+    return frame
 
 
-def load_ev_stock_sido_monthly(*, directory: Path | str | None = None) -> pd.DataFrame:
+def _check_national_stock(frame: pd.DataFrame, path: Path | str) -> None:
+    """Refuse years out of range, stocks above every registered vehicle and implausible jumps."""
+    problems = [p for p in (check_year(int(y), what="year_end") for y in frame["year"]) if p][:3]
+    for row in frame.itertuples():
+        if not problems:
+            both = row.ev_stock + row.fcev_stock
+            total, table_year = registered_vehicles(int(row.year))
+            if both > total:
+                problems.append(f"{row.year}: {both:,} EVs and fuel-cell cars, more than the {total:,} vehicles of "
+                                f"all kinds registered in Korea at the end of {table_year} "
+                                "(data/registered_vehicles.csv)")
+    for column in ("ev_stock", "fcev_stock"):
+        values = frame[column].to_numpy()
+        for i in range(1, len(values)):
+            before, after = int(values[i - 1]), int(values[i])
+            if before < 100:
+                continue
+            ratio = after / before
+            if ratio >= MAX_STOCK_GROWTH_PER_YEAR or ratio < MIN_STOCK_RATIO_PER_YEAR:
+                problems.append(f"{column} goes from {before:,} ({frame['year'].iloc[i - 1]}) to {after:,} "
+                                f"({frame['year'].iloc[i]}), x{ratio:.3g} in a year; a plausible change is "
+                                f"x{MIN_STOCK_RATIO_PER_YEAR:g} to x{MAX_STOCK_GROWTH_PER_YEAR:g}")
+    if problems:
+        raise DataSourceError(f"{path}: implausible national stock: " + "; ".join(problems[:4])
+                              + ". A row was mistyped or the table multiplied; correct it or restore the original "
+                              "file (see data/sources.toml).")
+
+
+def load_ev_stock_sido_monthly(*, directory: Path | str | None = None, accept_changed: bool = False) -> pd.DataFrame:
     """Load the monthly EV stock by province (17 sido), 2018-12 to 2025-02.
 
     Returns
@@ -528,12 +980,29 @@ def load_ev_stock_sido_monthly(*, directory: Path | str | None = None) -> pd.Dat
         If a month's provinces do not add up to the file's own ``sum17`` column.
     """
     sido = load_sido_table()["name_ko_short"].tolist()
-    raw = _read_source("ev_stock_sido_monthly", directory, ["date", *sido, "sum17"])
-    total = raw[sido].sum(axis=1)
-    bad = raw.loc[total != raw["sum17"], "date"].tolist()
+    raw = _read_source("ev_stock_sido_monthly", directory, ["date", *sido, "sum17"], accept_changed=accept_changed)
+    path = raw.attrs["path"]
+    counts = _counts(raw, [*sido, "sum17"], path)
+    months = pd.to_datetime(raw["date"], format="%Y-%m", errors="coerce")
+    if months.isna().any():
+        bad_dates = raw.loc[months.isna(), "date"].tolist()[:5]
+        raise DataSourceError(f"{path}: the 'date' column has values that are not months written YYYY-MM: "
+                              f"{bad_dates}; correct them or restore the original file (see data/sources.toml).")
+    counts["date"] = raw["date"]
+    _no_duplicates(counts, ["date"], path)
+    years = [p for p in (check_year(int(y), what="month of") for y in months.dt.year.unique()) if p]
+    if years:
+        raise DataSourceError(f"{path}: {years[0]}; correct the 'date' column.")
+    total = counts[sido].sum(axis=1)
+    bad = raw.loc[total != counts["sum17"], "date"].tolist()
     if bad:
-        raise DataSourceError(f"monthly EV stock: provinces do not add up to sum17 for {bad[:5]}; the file is corrupt")
-    long = raw.melt(id_vars=["date"], value_vars=sido, var_name="sido_name_ko", value_name="ev_stock")
+        raise DataSourceError(f"{path}: the provinces do not add up to sum17 for {bad[:5]}; the file is corrupt. "
+                              "Restore the original file (see data/sources.toml).")
+    for month, national in zip(raw["date"], counts["sum17"], strict=True):
+        problem = fleet_size_problem(float(national), year=int(str(month)[:4]), what=f"EV stock of {month}")
+        if problem:
+            raise DataSourceError(f"{path}: {problem}. Correct the row or restore the original file.")
+    long = counts.melt(id_vars=["date"], value_vars=sido, var_name="sido_name_ko", value_name="ev_stock")
     long["month"] = pd.to_datetime(long.pop("date"), format="%Y-%m")
     long["sido_code"] = _sido_codes(long["sido_name_ko"])
     long["ev_stock"] = long["ev_stock"].astype("int64")
@@ -542,7 +1011,7 @@ def load_ev_stock_sido_monthly(*, directory: Path | str | None = None) -> pd.Dat
     )
 
 
-def load_ev_fcev_stock_sido(*, directory: Path | str | None = None) -> pd.DataFrame:
+def load_ev_fcev_stock_sido(*, directory: Path | str | None = None, accept_changed: bool = False) -> pd.DataFrame:
     """Load EVs (2023-12) and fuel-cell cars (2023-12, 2024-08) by province.
 
     Returns
@@ -551,8 +1020,19 @@ def load_ev_fcev_stock_sido(*, directory: Path | str | None = None) -> pd.DataFr
         Long table: ``sido_name_ko``, ``sido_code``, ``vehicle`` (``ev`` / ``fcev``),
         ``month``, ``stock`` (vehicles).
     """
-    raw = _read_source("ev_fcev_stock_sido", directory, ["sido", "ev_2023_12", "fcev_2023_12", "fcev_2024_08"])
-    long = raw.melt(id_vars=["sido"], var_name="series", value_name="stock")
+    series = ["ev_2023_12", "fcev_2023_12", "fcev_2024_08"]
+    raw = _read_source("ev_fcev_stock_sido", directory, ["sido", *series], accept_changed=accept_changed)
+    path = raw.attrs["path"]
+    counts = _counts(raw, series, path)
+    counts.insert(0, "sido", raw["sido"])
+    counts["sido_code"] = _sido_codes(raw["sido"])
+    _no_duplicates(counts, ["sido_code"], path)
+    for column in series:
+        problem = fleet_size_problem(float(counts[column].sum()), year=int(column.split("_")[1]),
+                                     what=f"the provinces' {column}")
+        if problem:
+            raise DataSourceError(f"{path}: {problem}. Correct the column or restore the original file.")
+    long = counts.drop(columns="sido_code").melt(id_vars=["sido"], var_name="series", value_name="stock")
     parts = long["series"].str.extract(r"(?P<vehicle>ev|fcev)_(?P<y>\d{4})_(?P<m>\d{2})")
     frame = pd.DataFrame(
         {
@@ -566,7 +1046,7 @@ def load_ev_fcev_stock_sido(*, directory: Path | str | None = None) -> pd.DataFr
     return frame.sort_values(["vehicle", "month", "sido_code"], ignore_index=True)
 
 
-def load_ev_registrations_sigungu(*, directory: Path | str | None = None) -> pd.DataFrame:
+def load_ev_registrations_sigungu(*, directory: Path | str | None = None, accept_changed: bool = False) -> pd.DataFrame:
     """Load EVs by sigungu, use and vehicle type (2025-04; 719,039 vehicles in all).
 
     The region label (``서울 중구``, ``경기 수원시 장안구``) is split into a province
@@ -581,7 +1061,9 @@ def load_ev_registrations_sigungu(*, directory: Path | str | None = None) -> pd.
         ``special``, ``total`` (vehicles).
     """
     columns = ["시군구별", "연료별", "용도별", "승용", "승합", "화물", "특수", "계"]
-    raw = _read_source("ev_registrations_sigungu", directory, columns)
+    raw = _read_source("ev_registrations_sigungu", directory, columns, accept_changed=accept_changed)
+    path = raw.attrs["path"]
+    _no_duplicates(raw, ["시군구별", "용도별"], path)
     label = raw["시군구별"].astype(str).str.strip().str.split(n=1, expand=True)
     counts = {"passenger": "승용", "van": "승합", "truck": "화물", "special": "특수", "total": "계"}
     frame = pd.DataFrame(
@@ -592,18 +1074,24 @@ def load_ev_registrations_sigungu(*, directory: Path | str | None = None) -> pd.
             "use": raw["용도별"].map({"사업용": "business", "비사업용": "non_business"}).astype("string"),
         }
     )
+    numbers = _counts(raw, list(counts.values()), path)
     for name, column in counts.items():
-        frame[name] = pd.to_numeric(raw[column], errors="raise").astype("int64")
+        frame[name] = numbers[column]
     parts = frame[["passenger", "van", "truck", "special"]].sum(axis=1)
     if (parts != frame["total"]).any():
-        raise DataSourceError("EV registrations: vehicle types do not add up to the total; the file is corrupt")
+        raise DataSourceError(f"{path}: vehicle types do not add up to the total (lines "
+                              f"{_file_rows(frame.index[parts != frame['total']])[:5]}); the file is corrupt. "
+                              "Restore the original file (see data/sources.toml).")
+    problem = fleet_size_problem(float(frame["total"].sum()), year=2025, what="the registered EVs")
+    if problem:
+        raise DataSourceError(f"{path}: {problem}. Restore the original file (see data/sources.toml).")
     return frame
 
 
 # --------------------------------------------------------------------------- traffic
 
 
-def load_tollgate_od(*, directory: Path | str | None = None) -> pd.DataFrame:
+def load_tollgate_od(*, directory: Path | str | None = None, accept_changed: bool = False) -> pd.DataFrame:
     """Load toll-gate origin-destination daily volumes, October 2022.
 
     Returns
@@ -624,16 +1112,27 @@ def load_tollgate_od(*, directory: Path | str | None = None) -> pd.DataFrame:
     total_cols = {d: f"{p}총교통량" for d, p in directions.items()}
     keys = ["집계일자", "출발영업소코드", "도착영업소코드", "출발영업소명", "도착영업소명"]
     needed = keys + [c for cols in class_cols.values() for c in cols] + list(total_cols.values())
-    raw = _read_source("tollgate_od", directory, needed)
+    raw = _read_source("tollgate_od", directory, needed, accept_changed=accept_changed)
+    path = raw.attrs["path"]
+    numeric = ["출발영업소코드", "도착영업소코드", *[c for cols in class_cols.values() for c in cols],
+               *total_cols.values()]
+    counts = _counts(raw, numeric, path)
+    dates = pd.to_datetime(raw["집계일자"].astype(str), format="%Y%m%d", errors="coerce")
+    if dates.isna().any():
+        raise DataSourceError(f"{path}: '집계일자' has values that are not dates written YYYYMMDD: "
+                              f"{raw.loc[dates.isna(), '집계일자'].tolist()[:5]}; restore the original file.")
+    counts["집계일자"] = dates
+    _no_duplicates(counts, ["집계일자", "출발영업소코드", "도착영업소코드"], path)
     for direction, cols in class_cols.items():
-        if (raw[cols].sum(axis=1) != raw[total_cols[direction]]).any():
-            raise DataSourceError(f"toll-gate OD: classes do not add up to {total_cols[direction]}; the file is corrupt")
+        if (counts[cols].sum(axis=1) != counts[total_cols[direction]]).any():
+            raise DataSourceError(f"{path}: classes do not add up to {total_cols[direction]}; the file is corrupt. "
+                                  "Restore the original file (see data/sources.toml).")
     base = pd.DataFrame(
         {
-            "date": pd.to_datetime(raw["집계일자"].astype(str), format="%Y%m%d"),
-            "origin_gate_code": raw["출발영업소코드"].astype("int64"),
+            "date": dates,
+            "origin_gate_code": counts["출발영업소코드"],
             "origin_gate_name": raw["출발영업소명"].astype("string"),
-            "destination_gate_code": raw["도착영업소코드"].astype("int64"),
+            "destination_gate_code": counts["도착영업소코드"],
             "destination_gate_name": raw["도착영업소명"].astype("string"),
         }
     )
@@ -643,7 +1142,7 @@ def load_tollgate_od(*, directory: Path | str | None = None) -> pd.DataFrame:
             part = base.copy()
             part["direction"] = direction
             part["vehicle_class"] = np.int8(vehicle_class)
-            part["vehicles"] = raw[column].astype("int64").to_numpy()
+            part["vehicles"] = counts[column].to_numpy()
             parts.append(part)
     frame = pd.concat(parts, ignore_index=True)
     frame["direction"] = frame["direction"].astype("category")

@@ -23,7 +23,7 @@ from scipy.spatial import cKDTree
 
 from ._errors import DataSourceError, NetworkError, ValidationError
 from ._io import read_csv_text
-from .data import CRS_LONLAT, CRS_METRIC, data_dir, load_sources
+from .data import CRS_LONLAT, CRS_METRIC, data_dir, file_problem, load_sources, verify_if_registered, verify_source
 
 __all__ = [
     "URBAN_SPEEDS_KPH",
@@ -267,8 +267,10 @@ def load_graphml(path: Path | str) -> nx.MultiDiGraph:
     import osmnx as ox
 
     path = Path(path)
-    if not path.is_file():
-        raise DataSourceError(f"graph file {path} does not exist; check the path or the data directory setting")
+    problem = file_problem(path)
+    if problem:
+        raise DataSourceError(f"graph file {path} {problem}; check the path or the data directory setting")
+    verify_if_registered(path)
     try:
         G = ox.load_graphml(path)
     except Exception as exc:
@@ -338,8 +340,10 @@ def graph_from_osm_xml(path: Path | str, *, drive_only: bool = True, retain_all:
     import osmnx as ox
 
     path = Path(path)
-    if not path.is_file():
-        raise DataSourceError(f"OSM XML file {path} does not exist; check the path")
+    problem = file_problem(path)
+    if problem:
+        raise DataSourceError(f"OSM XML file {path} {problem}; check the path")
+    verify_if_registered(path)
     payload, kept = _clean_osm_xml(path, drive_only=drive_only)
     if kept == 0:
         raise DataSourceError(f"{path} holds no roads (no <way> with a highway tag); export roads from Overpass")
@@ -368,6 +372,8 @@ def _expressway_table(directory: Path, key: str, columns: list[str] | None, head
             f"expressway file {path} is missing; get {Path(entry.file).name} from {entry.source} "
             f"or point the directory argument / MOBILITY_PLAN_DATA_DIR at a copy"
         )
+    if Path(directory).resolve() == _expressway_dir(None).resolve():  # registered; a folder of your own passes
+        verify_source(key, path, columns=columns)
     return read_csv_text(path, encoding=entry.encoding, expected_columns=columns, header=header)
 
 

@@ -53,7 +53,7 @@ class PlanOutputs:
 def resolve_scenario(name_or_path: str | Path) -> Path:
     """A scenario file path, or the shipped scenario of that name (``korea_2030``)."""
     path = Path(name_or_path)
-    if path.is_file():
+    if path.is_file() or path.exists():  # a folder or FIFO is named as such by load_scenario
         return path
     shipped = SCENARIO_DIR / f"{path.name.removesuffix('.toml')}.toml"
     if shipped.is_file():

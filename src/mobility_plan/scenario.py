@@ -5,12 +5,16 @@ parameter overrides, and one ``[[layer]]`` per infrastructure layer (the siting 
 network, candidates, counts or budgets per year, and whether existing sites are kept).
 Every problem in a file is collected and reported at once, each naming the key, the
 rule and the fix (unknown keys get a "did you mean", keys with the wrong unit suffix are
-named as such).
+named as such). Types are strict: a quoted ``"no"`` is not a boolean, NaN and infinity are
+not numbers, a region code is a quoted string, and a scenario name is a plain identifier
+(it names output folders, so ``../x`` is refused).
 """
 
 from __future__ import annotations
 
 import difflib
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -18,11 +22,12 @@ from typing import Any
 
 from ._errors import ValidationError
 from ._io import read_toml
+from .data import check_year, file_problem, fleet_size_problem
 from .demand import DemandParameters
 from .fleet import MODELS, VEHICLES, actual_stock
 
 __all__ = ["Scenario", "FleetSettings", "Layer", "load_scenario", "scenario_from_dict", "SCENARIO_DIR",
-           "shipped_scenarios"]
+           "shipped_scenarios", "NAME_PATTERN", "name_problem"]
 
 #: Folder of the scenarios shipped with the project.
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "data" / "scenarios"
@@ -33,6 +38,31 @@ _LAYER_MODELS = ("lscp", "mclp", "pmedian", "pcenter", "capacitated", "frlm", "n
 _NETWORKS = ("expressway", "osm_seoul_central", "osm_seoul_yongsan", "osm_songpa_xml", "none")
 _CANDIDATES = ("expressway_nodes", "rest_areas", "network_nodes", "kepco_stations", "regions")
 _DEMANDS = ("expressway_od", "adm3_census", "region_need")
+
+#: What a scenario, sweep or layer name may be: 1 to 64 letters, digits, ``_``, ``.`` or ``-``,
+#: starting with a letter or digit, without ``..``. Names become folder and file names.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: What a region code may be: the digits of a KOSTAT code or its prefix (``"11"`` Seoul,
+#: ``"11010"`` Jongno-gu), given as a quoted string.
+_REGION_PATTERN = re.compile(r"^[0-9]{2,10}$")
+
+
+def name_problem(name: object, *, what: str) -> str | None:
+    """Say why ``name`` cannot name a scenario, sweep or layer (see :data:`NAME_PATTERN`), or ``None``."""
+    if not isinstance(name, str):
+        return f"{what} must be a string (a name in quotes), got {_describe(name)}"
+    if not NAME_PATTERN.match(name) or ".." in name:
+        return (f"{what} {name!r} is not a plain name: use 1 to 64 letters, digits, '_', '.' or '-', starting "
+                "with a letter or digit, without '..' or path separators (it becomes a folder name)")
+    return None
+
+
+def _describe(value: object) -> str:
+    """A value and its TOML type, for messages: ``the string 'no'``, ``the integer 11``."""
+    kinds = {bool: "the boolean", int: "the integer", float: "the number", str: "the string", list: "the array",
+             dict: "the table"}
+    kind = next((label for cls, label in kinds.items() if type(value) is cls), f"a {type(value).__name__}")
+    return f"{kind} {value!r}"
 
 
 @dataclass(frozen=True)
@@ -112,7 +142,10 @@ def _number(table: dict, key: str, where: str, problems: list[str], *, low: floa
         return None
     value = table[key]
     if isinstance(value, bool) or not isinstance(value, int | float):
-        problems.append(f"{where}: {key!r} must be a number, got {value!r}")
+        problems.append(f"{where}: {key!r} must be a number, got {_describe(value)}")
+        return None
+    if not math.isfinite(value):
+        problems.append(f"{where}: {key!r} must be a finite number, got {value!r}")
         return None
     if low is not None and (value <= low if strict_low else value < low):
         problems.append(f"{where}: {key!r} = {value} must be {'>' if strict_low else '>='} {low}")
@@ -127,9 +160,51 @@ def _choice(table: dict, key: str, options: tuple[str, ...], where: str, problem
     if value is None:
         problems.append(f"{where}: missing {key!r} (one of {list(options)})")
         return None
+    if not isinstance(value, str):
+        problems.append(f"{where}: {key!r} must be a string, one of {list(options)}, got {_describe(value)}")
+        return None
     if value not in options:
         problems.append(f"{where}: {key!r} = {value!r} is not one of {list(options)}")
         return None
+    return value
+
+
+def _boolean(table: dict, key: str, where: str, problems: list[str], *, default: bool) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        problems.append(f"{where}: {key!r} must be true or false (a TOML boolean, without quotes), got "
+                        f"{_describe(value)}")
+        return default
+    return value
+
+
+def _text(table: dict, key: str, where: str, problems: list[str]) -> str | None:
+    value = table.get(key)
+    if value is not None and not isinstance(value, str):
+        problems.append(f"{where}: {key!r} must be a string (in quotes), got {_describe(value)}")
+        return None
+    return value
+
+
+def _region(table: dict, where: str, problems: list[str]) -> str | None:
+    value = table.get("region")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        problems.append(f"{where}: 'region' must be a region code as a string, e.g. region = \"11\" (Seoul), got "
+                        f"{_describe(value)}; put the code in quotes")
+        return None
+    if not _REGION_PATTERN.match(value):
+        problems.append(f"{where}: 'region' = {value!r} is not a KOSTAT region code (2 to 10 digits, e.g. \"11\")")
+        return None
+    return value
+
+
+def _table(content: dict, key: str, problems: list[str]) -> dict:
+    value = content.get(key, {})
+    if not isinstance(value, dict):
+        problems.append(f"[{key}] must be a table, got {_describe(value)}")
+        return {}
     return value
 
 
@@ -145,6 +220,10 @@ def _per_year(table: dict, key: str, years: tuple[int, ...], where: str, problem
         except ValueError:
             problems.append(f"{where}: {key!r} has the key {year!r}, which is not a year")
             continue
+        year_problem = check_year(year_int, what=f"{where}: {key!r} names the year")
+        if year_problem:
+            problems.append(year_problem)
+            continue
         if year_int not in years:
             problems.append(f"{where}: {key!r} names {year_int}, which is not among the scenario years {list(years)}")
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -158,21 +237,27 @@ def scenario_from_dict(content: dict[str, Any], *, source: str = "<dict>") -> Sc
     """Validate a parsed scenario; raises :class:`ValidationError` listing every problem."""
     problems: list[str] = []
     _unknown(set(content), _TOP, "top level", problems)
-    head = content.get("scenario", {})
-    if not isinstance(head, dict):
-        raise ValidationError(f"{source}: [scenario] must be a table")
+    head = _table(content, "scenario", problems)
     _unknown(set(head), _SCENARIO_KEYS, "[scenario]", problems)
-    name = head.get("name") or Path(source).stem
+    name = head.get("name", Path(source).stem)
+    problem = name_problem(name, what="[scenario]: 'name'" if "name" in head else "the file name (no [scenario] name)")
+    if problem:
+        problems.append(problem)
+    description = _text(head, "description", "[scenario]", problems)
     years_raw = head.get("years", [])
-    if not isinstance(years_raw, list) or not years_raw or not all(isinstance(y, int) for y in years_raw):
-        problems.append("[scenario]: 'years' must be a non-empty list of years, e.g. [2026, 2028, 2030]")
+    if (not isinstance(years_raw, list) or not years_raw
+            or not all(isinstance(y, int) and not isinstance(y, bool) for y in years_raw)):
+        problems.append(f"[scenario]: 'years' must be a non-empty list of whole years, e.g. [2026, 2028, 2030], "
+                        f"got {_describe(years_raw)}")
         years: tuple[int, ...] = ()
     else:
-        years = tuple(sorted(set(years_raw)))
+        year_problems = [p for p in (check_year(y, what="[scenario]: 'years' has") for y in years_raw) if p]
+        problems.extend(year_problems)
+        years = () if year_problems else tuple(sorted(set(years_raw)))
     level = _choice(head, "level", ("sido", "sigungu", "adm3"), "[scenario]", problems, default="sido")
     mode = _choice(head, "mode", ("plan", "backcast"), "[scenario]", problems, default="plan")
 
-    fleet_table = content.get("fleet", {})
+    fleet_table = _table(content, "fleet", problems)
     _unknown(set(fleet_table), _FLEET_KEYS, "[fleet]", problems)
     vehicle = _choice(fleet_table, "vehicle", VEHICLES, "[fleet]", problems)
     target = _number(fleet_table, "target_vehicles", "[fleet]", problems, low=0, strict_low=True)
@@ -181,7 +266,16 @@ def scenario_from_dict(content: dict[str, Any], *, source: str = "<dict>") -> Sc
     allocation = _choice(fleet_table, "allocation", ("registrations_census",), "[fleet]", problems,
                          default="registrations_census")
     prior = _number(fleet_table, "prior_share", "[fleet]", problems, low=0, high=1, required=False)
-    if vehicle is not None and years:
+    target_year_problem = check_year(target_year, what="[fleet]: 'target_year'") if "target_year" in fleet_table \
+        else "[fleet]: missing 'target_year' (a year, e.g. 2030)"
+    if target_year_problem:
+        problems.append(target_year_problem)
+        target_year = None
+    elif target is not None:
+        size_problem = fleet_size_problem(target, year=target_year, what="[fleet]: 'target_vehicles'")
+        if size_problem:
+            problems.append(size_problem)
+    if vehicle is not None and years and target_year is not None:
         history = actual_stock(vehicle)
         last_year, last_stock = int(history.index.max()), float(history.iloc[-1])
         if mode == "backcast":
@@ -191,9 +285,7 @@ def scenario_from_dict(content: dict[str, Any], *, source: str = "<dict>") -> Sc
         elif years[0] < last_year:
             problems.append(f"[scenario]: 'years' start in {years[0]}, before the last actual year {last_year}; "
                             "set mode = \"backcast\" to look back")
-        if not isinstance(target_year, int):
-            problems.append("[fleet]: 'target_year' must be a year, e.g. 2030")
-        elif mode == "backcast":
+        if mode == "backcast":
             if target_year not in history.index:
                 problems.append(f"[fleet]: backcast 'target_year' {target_year} has no actual stock to compare with")
         elif target_year < last_year:
@@ -204,17 +296,19 @@ def scenario_from_dict(content: dict[str, Any], *, source: str = "<dict>") -> Sc
         elif isinstance(target_year, int) and years and target_year not in years:
             problems.append(f"[fleet]: 'target_year' {target_year} must be one of the scenario years {list(years)}")
 
-    overrides = content.get("demand", {})
+    overrides = _table(content, "demand", problems)
     demand = None
+    numbers = {k: float(v) for k, v in overrides.items()
+               if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)}
+    for key, value in overrides.items():
+        if key not in numbers:
+            kind = "a finite number" if isinstance(value, float) else "a number"
+            problems.append(f"[demand]: {key!r} must be {kind}, got {_describe(value)}")
     if vehicle is not None:
         try:
-            demand = DemandParameters.defaults(vehicle, **{k: float(v) for k, v in overrides.items()
-                                                           if isinstance(v, int | float) and not isinstance(v, bool)})
+            demand = DemandParameters.defaults(vehicle, **numbers)
         except ValidationError as exc:
             problems.append(f"[demand]: {exc}")
-        non_numbers = [k for k, v in overrides.items() if isinstance(v, bool) or not isinstance(v, int | float)]
-        for key in non_numbers:
-            problems.append(f"[demand]: {key!r} must be a number")
 
     layers = []
     raw_layers = content.get("layer", [])
@@ -222,7 +316,14 @@ def scenario_from_dict(content: dict[str, Any], *, source: str = "<dict>") -> Sc
         problems.append("'layer' must be an array of tables: write each as [[layer]]")
         raw_layers = []
     for position, table in enumerate(raw_layers, start=1):
+        if not isinstance(table, dict):
+            problems.append(f"[[layer]] {position} must be a table, got {_describe(table)}")
+            continue
         where = f"[[layer]] {table.get('name', position)!r}"
+        if "name" in table:
+            layer_name_problem = name_problem(table["name"], what=f"{where}: 'name'")
+            if layer_name_problem:
+                problems.append(layer_name_problem)
         _unknown(set(table), _LAYER_KEYS, where, problems)
         kind = _choice(table, "kind", _LAYER_KINDS, where, problems)
         model_name = _choice(table, "model", _LAYER_MODELS, where, problems)
@@ -241,6 +342,8 @@ def scenario_from_dict(content: dict[str, Any], *, source: str = "<dict>") -> Sc
         radius_s = _number(table, "radius_s", where, problems, low=0, strict_low=True,
                            required=model_name in ("lscp", "mclp"))
         limit = _number(table, "time_limit_s", where, problems, low=0, strict_low=True, required=False)
+        lock_existing = _boolean(table, "lock_existing", where, problems, default=True)
+        region = _region(table, where, problems)
         if model_name == "frlm" and network not in (None, "expressway"):
             problems.append(f"{where}: model 'frlm' runs on network 'expressway', got {network!r}")
         if model_name in ("mclp", "pmedian", "pcenter", "frlm") and not (counts or budgets):
@@ -249,8 +352,8 @@ def scenario_from_dict(content: dict[str, Any], *, source: str = "<dict>") -> Sc
             name=str(table.get("name", f"layer_{position}")), kind=kind or "", model=model_name or "",
             network=network or "none", candidates=candidates or "regions", demand=demand_source or "region_need",
             counts_by_year=MappingProxyType(counts), budgets_by_year=MappingProxyType(budgets), range_km=range_km,
-            radius_s=radius_s, lock_existing=bool(table.get("lock_existing", True)),
-            time_limit_s=limit if limit is not None else 60.0, region=table.get("region"),
+            radius_s=radius_s, lock_existing=lock_existing,
+            time_limit_s=limit if limit is not None else 60.0, region=region,
         ))
     names = [layer.name for layer in layers]
     if len(set(names)) != len(names):
@@ -259,7 +362,7 @@ def scenario_from_dict(content: dict[str, Any], *, source: str = "<dict>") -> Sc
         listed = "\n  - ".join(problems)
         raise ValidationError(f"scenario {source} has {len(problems)} problem(s):\n  - {listed}")
     return Scenario(
-        name=str(name), description=str(head.get("description", "")), years=years, level=level, mode=mode,
+        name=str(name), description=description or "", years=years, level=level, mode=mode,
         fleet=FleetSettings(vehicle=vehicle, target_vehicles=float(target), target_year=int(target_year),
                             model=model, allocation=allocation, prior_share=0.02 if prior is None else prior),
         demand=demand, layers=tuple(layers), source=source,
@@ -275,9 +378,12 @@ def load_scenario(path: Path | str) -> Scenario:
         On a missing or malformed file, or any rule broken (key, unit, range).
     """
     path = Path(path)
-    if not path.is_file():
+    problem = file_problem(path)
+    if problem == "does not exist":
         shipped = ", ".join(p.name for p in shipped_scenarios())
         raise ValidationError(f"scenario file {path} does not exist; shipped scenarios: {shipped}")
+    if problem is not None:
+        raise ValidationError(f"scenario file {path} {problem}; give the path of a scenario TOML file")
     content = read_toml(path)
     return scenario_from_dict(content, source=str(path))
 

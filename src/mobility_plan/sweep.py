@@ -14,7 +14,10 @@ scenario::
     "layer.expressway_h2.budgets_by_year" = [{2030 = 10}, {2030 = 20}]
     "fleet.target_vehicles" = [600000, 850000]
 
-Every combination of the grid values is one run (here 2 x 2 x 2 = 8). Each run is a full
+Every combination of the grid values is one run (here 2 x 2 x 2 = 8). A grid of more than
+:data:`MAX_SWEEP_RUNS` runs is refused before anything is built, unless a larger
+``max_runs`` (``--max-runs`` on the command line) is given on purpose. Types are strict: the
+sweep name is a plain identifier, and NaN or infinity in any grid value is refused. Each run is a full
 :func:`mobility_plan.plan.run_plan`; its key figures go into one table (``sweep.csv``,
 ``sweep.json``) and its GeoJSON layouts into ``runs/<run_id>/``. Runs go to a Dask
 ``LocalCluster`` (worker processes on this machine) by default, or to an existing cluster
@@ -29,6 +32,7 @@ import copy
 import itertools
 import json
 import logging
+import math
 import re
 import tempfile
 import time
@@ -43,15 +47,20 @@ import pandas as pd
 from ._errors import ValidationError
 from ._io import read_toml, staged_dir, write_bytes_atomic
 from .plan import resolve_scenario, run_plan
-from .scenario import scenario_from_dict
+from .data import file_problem
+from .scenario import name_problem, scenario_from_dict
 
 __all__ = ["Sweep", "SweepRun", "SweepResult", "load_sweep", "sweep_from_dict", "run_sweep", "flatten_summary",
-           "SWEEP_DIR"]
+           "SWEEP_DIR", "MAX_SWEEP_RUNS", "grid_size"]
 
 #: Folder of the sweeps shipped with the project.
 SWEEP_DIR = Path(__file__).resolve().parents[2] / "data" / "sweeps"
 
 _SWEEP_KEYS = {"name", "description", "base", "layers", "time_limit_s"}
+#: Largest grid run without asking: 1,000 runs of about 10 s each already take hours on
+#: two cores; a larger grid is almost always a mistake (3 keys x 100 values = 1,000,000
+#: runs). Pass ``max_runs`` (``--max-runs``) to run a larger grid on purpose.
+MAX_SWEEP_RUNS = 1000
 _RUN_FILES = ("sites.geojson", "coverage.geojson", "regions.geojson", "flows.geojson", "summary.json", "report.md")
 
 
@@ -109,6 +118,25 @@ def _set_path(content: dict[str, Any], key: str, value: Any) -> None:
     content.setdefault(parts[0], {})[parts[1]] = copy.deepcopy(value)
 
 
+def _base_value(content: dict[str, Any], key: str) -> Any:
+    """The value the base scenario gives a dotted grid key, or ``None`` when it gives none."""
+    parts = key.split(".")
+    if parts[0] == "layer" and len(parts) == 3:
+        layers = {table.get("name"): table for table in content.get("layer", []) if isinstance(table, dict)}
+        return layers.get(parts[1], {}).get(parts[2])
+    table = content.get(parts[0], {})
+    return table.get(parts[1]) if len(parts) == 2 and isinstance(table, dict) else None
+
+
+def _toml_type(value: Any) -> str:
+    """TOML type of a value, with integers and floats both a number: ``boolean``, ``number``, ``string``, ..."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return {str: "string", list: "array", dict: "table"}.get(type(value), type(value).__name__)
+
+
 def _label(value: Any) -> str:
     if isinstance(value, dict):
         return "-".join(f"{k}_{v}" for k, v in value.items())
@@ -117,22 +145,75 @@ def _label(value: Any) -> str:
     return re.sub(r"[^0-9A-Za-z_.-]+", "_", str(value)).strip("_")
 
 
-def sweep_from_dict(content: dict[str, Any], *, source: str = "<dict>", base_dir: Path | None = None) -> Sweep:
+def grid_size(grid: dict[str, list[Any]]) -> int:
+    """Number of runs of a grid: the product of its value counts, computed without building any run."""
+    return math.prod(len(values) for values in grid.values()) if grid else 0
+
+
+def _non_finite(value: Any) -> bool:
+    """Whether a grid value holds NaN or infinity anywhere (in a list or table too)."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_non_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_non_finite(v) for v in value)
+    return False
+
+
+def _run_name(sweep_name: str, run_id: str) -> str:
+    """Scenario name of one run: the sweep name and run id, made a valid name of at most 64 characters."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{sweep_name}_{run_id}")
+    name = re.sub(r"\.{2,}", ".", name).lstrip("._-")[:64].rstrip("._-")
+    return name or "sweep_run"
+
+
+def sweep_from_dict(content: dict[str, Any], *, source: str = "<dict>", base_dir: Path | None = None,
+                    max_runs: int = MAX_SWEEP_RUNS) -> Sweep:
     """Validate a parsed sweep file and expand its grid into runs.
+
+    Parameters
+    ----------
+    content
+        The parsed sweep file.
+    source
+        Where it came from, for messages.
+    base_dir
+        Folder against which a relative ``base`` scenario path is resolved.
+    max_runs
+        Largest number of runs accepted (default :data:`MAX_SWEEP_RUNS`); the grid size is
+        computed before any run is built.
 
     Raises
     ------
     ValidationError
-        On unknown keys, a missing or invalid base scenario, an empty grid, or a grid key
-        that does not name a part of the scenario. Values are checked per run by the
-        scenario rules when the sweep runs; an invalid value fails only its own runs.
+        On unknown keys, wrong types (a name that is not an identifier, NaN or infinity
+        in a grid value), a missing or invalid base scenario, an empty grid, a grid of more
+        than ``max_runs`` runs, or a grid key that does not name a part of the scenario.
+        Other values are checked per run by the scenario rules when the sweep runs; an
+        invalid value fails only its own runs.
     """
     problems: list[str] = []
+    if isinstance(max_runs, bool) or not isinstance(max_runs, int) or max_runs < 1:
+        raise ValidationError(f"max_runs must be a whole number >= 1, got {max_runs!r}")
     for key in sorted(set(content) - {"sweep", "grid"}):
         problems.append(f"top level: unknown table {key!r}; a sweep file has [sweep] and [grid]")
     head = content.get("sweep", {})
+    if not isinstance(head, dict):
+        problems.append(f"[sweep] must be a table, got {head!r}")
+        head = {}
     for key in sorted(set(head) - _SWEEP_KEYS):
         problems.append(f"[sweep]: unknown key {key!r}; known keys: {sorted(_SWEEP_KEYS)}")
+    if "name" in head:
+        problem = name_problem(head["name"], what="[sweep]: 'name'")
+        if problem:
+            problems.append(problem)
+    for key in ("description", "base"):
+        if key in head and not isinstance(head[key], str):
+            problems.append(f"[sweep]: {key!r} must be a string (in quotes), got {head[key]!r}")
+    keep = head.get("layers")
+    if keep is not None and (not isinstance(keep, list) or not all(isinstance(name, str) for name in keep)):
+        problems.append(f"[sweep]: 'layers' must be a list of layer names (strings), got {keep!r}")
     grid = content.get("grid", {})
     if not isinstance(grid, dict) or not grid:
         problems.append("[grid] is missing or empty; give at least one key = [values]")
@@ -140,26 +221,47 @@ def sweep_from_dict(content: dict[str, Any], *, source: str = "<dict>", base_dir
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
             problems.append(f"[grid] {key!r} must be a non-empty list of values, got {values!r}")
+        elif _non_finite(values):
+            problems.append(f"[grid] {key!r} has NaN or infinity among its values {values!r}; give finite numbers")
     limit = head.get("time_limit_s")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int | float) or limit <= 0):
-        problems.append(f"[sweep]: 'time_limit_s' must be a number > 0, got {limit!r}")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int | float)
+                              or not math.isfinite(limit) or limit <= 0):
+        problems.append(f"[sweep]: 'time_limit_s' must be a finite number > 0 (seconds), got {limit!r}")
     if "base" not in head:
         problems.append("[sweep]: missing 'base' (a shipped scenario name such as 'korea_2030' or a scenario file)")
     if problems:
         raise ValidationError(f"{source}: " + "; ".join(problems))
+    runs_count = grid_size(grid)
+    if runs_count > max_runs:
+        sizes = " x ".join(str(len(values)) for values in grid.values())
+        raise ValidationError(
+            f"{source}: the grid has {sizes} = {runs_count:,} runs, more than the limit of {max_runs:,} "
+            f"(MAX_SWEEP_RUNS = {MAX_SWEEP_RUNS:,}); nothing was run. Use fewer values, or pass "
+            f"--max-runs {runs_count} (max_runs={runs_count}) to run this grid on purpose."
+        )
 
     base_name = str(head["base"])
     candidate = (base_dir / base_name) if base_dir is not None else Path(base_name)
     base = resolve_scenario(candidate if candidate.is_file() else base_name)
     base_content = read_toml(base)
     scenario_from_dict(base_content, source=str(base))  # the base itself must be valid
-    keep = head.get("layers")
     if keep is not None:
         names = [table.get("name") for table in base_content.get("layer", [])]
         unknown = [name for name in keep if name not in names]
         if unknown:
             raise ValidationError(f"{source}: [sweep] layers names {unknown}, not in the base scenario {names}")
         base_content["layer"] = [table for table in base_content["layer"] if table.get("name") in keep]
+    mismatched = []
+    for key, values in grid.items():
+        expected = _base_value(base_content, key)
+        if expected is None:
+            continue  # the key is new to the base scenario: its values are checked per run
+        wrong = [value for value in values if _toml_type(value) != _toml_type(expected)]
+        if wrong:
+            mismatched.append(f"[grid] {key!r} has {wrong[:3]!r}, but the base scenario gives a "
+                              f"{_toml_type(expected)} ({expected!r}); every value must be a {_toml_type(expected)}")
+    if mismatched:
+        raise ValidationError(f"{source}: " + "; ".join(mismatched))
     sweep_name = str(head.get("name", Path(source).stem))
     keys = list(grid)
     runs = []
@@ -170,23 +272,29 @@ def sweep_from_dict(content: dict[str, Any], *, source: str = "<dict>", base_dir
             _set_path(run_content, key, value)
         label = "_".join(_label(v) for v in combination)
         run_id = f"{number:03d}_{label}"[:80]
-        run_content.setdefault("scenario", {})["name"] = f"{sweep_name}_{run_id}"
+        run_content.setdefault("scenario", {})["name"] = _run_name(sweep_name, run_id)
         runs.append(SweepRun(run_id, values, run_content))
     return Sweep(sweep_name, str(head.get("description", "")), base, {k: list(grid[k]) for k in keys},
                  tuple(runs), None if limit is None else float(limit))
 
 
-def load_sweep(path: str | Path) -> Sweep:
-    """Read and validate a sweep TOML file (a path, or the name of a shipped sweep)."""
+def load_sweep(path: str | Path, *, max_runs: int = MAX_SWEEP_RUNS) -> Sweep:
+    """Read and validate a sweep TOML file (a path, or the name of a shipped sweep).
+
+    ``max_runs`` is the largest grid accepted (see :func:`sweep_from_dict`).
+    """
     path = Path(path)
-    if not path.is_file():
+    problem = file_problem(path)
+    if problem is not None and problem != "does not exist":
+        raise ValidationError(f"sweep file {path} {problem}; give the path of a sweep TOML file")
+    if problem is not None:
         shipped = SWEEP_DIR / f"{path.name.removesuffix('.toml')}.toml"
         if not shipped.is_file():
             names = sorted(p.stem for p in SWEEP_DIR.glob("*.toml"))
             raise ValidationError(f"sweep file {path} does not exist; shipped sweeps: {names}")
         path = shipped
     content = read_toml(path)
-    return sweep_from_dict(content, source=str(path), base_dir=path.parent)
+    return sweep_from_dict(content, source=str(path), base_dir=path.parent, max_runs=max_runs)
 
 
 def flatten_summary(summary: dict[str, Any]) -> dict[str, Any]:
