@@ -26,6 +26,8 @@ __all__ = [
     "DATA_DIR_ENV",
     "PROJECT_ROOT",
     "PROJECT_DATA",
+    "checkout_root",
+    "tables_dir",
     "DataSource",
     "data_dir",
     "load_sources",
@@ -46,10 +48,53 @@ __all__ = [
 
 #: Environment variable that overrides the data directory.
 DATA_DIR_ENV = "MOBILITY_PLAN_DATA_DIR"
-#: Root of the repository (``src/mobility_plan`` lives two levels below it).
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-#: The project's own small tables (targets, parameters, registry).
-PROJECT_DATA = PROJECT_ROOT / "data"
+
+
+def checkout_root() -> Path | None:
+    """The source checkout this code runs from (editable install or ``PYTHONPATH=src``), else ``None``.
+
+    A checkout is recognised by its layout: ``src/mobility_plan`` beside ``data/__init__.py`` and
+    ``pyproject.toml``. An installed package (a wheel in site-packages) has none.
+    """
+    package = Path(__file__).resolve().parent
+    root = package.parents[1]
+    if package.parent.name == "src" and (root / "data" / "__init__.py").is_file() and (root / "pyproject.toml").is_file():
+        return root
+    return None
+
+
+def tables_dir() -> Path:
+    """The folder of the project's own tables (CSV tables, ``sources.toml``, ``scenarios/``, ``sweeps/``).
+
+    In a source checkout this is its ``data/`` folder (the tables that go with this code); in an
+    installed package, the package data ``mobility_plan.tables`` found through
+    :mod:`importlib.resources`.
+
+    Raises
+    ------
+    DataSourceError
+        If neither is there (a broken installation).
+    """
+    root = checkout_root()
+    if root is not None:
+        return root / "data"
+    from importlib.resources import files
+
+    try:
+        tables = files("mobility_plan.tables")
+    except ModuleNotFoundError as exc:
+        raise DataSourceError("the package data mobility_plan.tables is missing: the installation is broken; "
+                              "reinstall mobility-plan (pip install --force-reinstall mobility-plan)") from exc
+    if not isinstance(tables, Path):  # e.g. a zipped install: the tables must be plain files
+        raise DataSourceError(f"the package data mobility_plan.tables is not a folder ({tables}); install "
+                              "mobility-plan unzipped (pip install)")
+    return tables
+
+
+#: Root of the source checkout, or ``None`` for an installed package (see :func:`checkout_root`).
+PROJECT_ROOT = checkout_root()
+#: The project's own small tables (targets, parameters, registry, scenarios, sweeps): one home, see :func:`tables_dir`.
+PROJECT_DATA = tables_dir()
 
 #: Geographic CRS of every lon/lat output.
 CRS_LONLAT = "EPSG:4326"
@@ -62,22 +107,31 @@ KOREA_BOUNDS = (124.5, 33.0, 131.0, 38.7)
 def data_dir() -> Path:
     """Return the folder holding the external datasets.
 
-    Resolved, in order, from the ``MOBILITY_PLAN_DATA_DIR`` environment variable,
-    then ``../shared/data`` beside the repository when that folder exists, then
-    ``data/external`` inside the repository.
+    Resolved, in order, from the ``MOBILITY_PLAN_DATA_DIR`` environment variable; then, in a
+    source checkout only, ``../shared/data`` beside the repository when that folder exists, then
+    ``data/external`` inside the repository. An installed package has no default.
 
     Returns
     -------
     pathlib.Path
         The data directory (it may not exist yet; :func:`check_sources` says).
+
+    Raises
+    ------
+    DataSourceError
+        In an installed package when ``MOBILITY_PLAN_DATA_DIR`` is not set.
     """
     configured = os.environ.get(DATA_DIR_ENV)
     if configured:
         return Path(configured).expanduser().resolve()
-    shared = PROJECT_ROOT.parent / "shared" / "data"
+    root = checkout_root()
+    if root is None:
+        raise DataSourceError(f"no data directory: set {DATA_DIR_ENV} to the folder that holds the Korean datasets "
+                              "(see the README, 'Data'); an installed mobility-plan has no default location")
+    shared = root.parent / "shared" / "data"
     if shared.is_dir():
         return shared
-    return PROJECT_ROOT / "data" / "external"
+    return root / "data" / "external"
 
 
 @dataclass(frozen=True)
@@ -102,7 +156,7 @@ def load_sources(path: Path | None = None) -> dict[str, DataSource]:
     Parameters
     ----------
     path
-        Registry file; defaults to ``data/sources.toml`` in the repository.
+        Registry file; defaults to the shipped ``sources.toml`` (see :func:`tables_dir`).
 
     Returns
     -------
