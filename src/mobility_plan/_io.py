@@ -535,6 +535,7 @@ def output_folder(out: str | Path, *, overwrite: bool, kind: str, wait_s: float 
     with _output_lock(target, wait_s=wait_s):
         notes = _recover(target)
         check_output_dir(out, overwrite=overwrite, what=what)  # again: another run may have written it meanwhile
+        _checkpoint("locked")
         yield OutputFolder(target, kind, tuple(notes))
 
 
