@@ -413,8 +413,10 @@ def _recover(target: Path) -> list[str]:
             backup.rename(target)
             notes.append(f"a run killed while replacing {target} had left it aside as {backup.name}; restored it")
         else:
-            shutil.rmtree(backup)
-            notes.append(f"removed {backup.name}, the previous {target.name} left by a run killed after replacing it")
+            shutil.rmtree(backup, ignore_errors=True)
+            notes.append(f"removed {backup.name}, the previous {target.name} left by a run killed after replacing it"
+                         if not backup.exists() else f"could not remove {backup}, an old copy of {target.name} left "
+                         "by a killed run; delete it by hand")
     staging = _leftovers(target, re.escape(_STAGING_INFIX) + r"[a-z0-9_]{8}")
     for folder in staging:
         shutil.rmtree(folder, ignore_errors=True)
@@ -470,14 +472,14 @@ def _swap_in(staging: Path, target: Path) -> None:
         return
     if _exchange(staging, target):
         _checkpoint("after-exchange")  # target is the new folder; staging holds the old one
-        shutil.rmtree(staging)
+        shutil.rmtree(staging, ignore_errors=True)  # the new output is in place; a leftover is cleaned next time
         return
     backup = target.parent / f".{target.name}{_BACKUP_SUFFIX}"
     os.rename(target, backup)
     _checkpoint("between-renames")  # no target: the next run restores it from the backup
     os.rename(staging, target)
     _checkpoint("after-renames")
-    shutil.rmtree(backup)
+    shutil.rmtree(backup, ignore_errors=True)
 
 
 @dataclass(frozen=True)
