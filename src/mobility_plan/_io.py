@@ -1,21 +1,31 @@
-"""Low-level file helpers: encoding-aware text reading and atomic writes."""
+"""Low-level file helpers: encoding-aware text reading, atomic writes, and the rules of every output."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
+import json
 import os
+import re
 import shutil
+import sys
 import tempfile
+import time
 import tomllib
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from ._errors import DataSourceError, ValidationError
 
-__all__ = ["read_text", "read_csv_text", "atomic_path", "write_bytes_atomic", "staged_dir", "read_toml"]
+__all__ = ["read_text", "read_csv_text", "atomic_path", "write_bytes_atomic", "staged_dir", "read_toml",
+           "MANIFEST_NAME", "OutputFolder", "OutputNote", "output_folder", "output_file", "check_output_dir",
+           "check_output_file", "child_path", "valid_output_name", "read_manifest", "write_manifest"]
 
 #: Encodings tried, in order, when a file's encoding is not declared.
 _FALLBACK_ENCODINGS = ("utf-8-sig", "cp949")
@@ -149,36 +159,407 @@ def write_bytes_atomic(target: Path, payload: bytes) -> Path:
     return Path(target)
 
 
-@contextlib.contextmanager
-def staged_dir(out: Path) -> Iterator[Path]:
-    """Yield an empty staging folder beside ``out`` that replaces ``out`` on success.
+# --------------------------------------------------------------------------- outputs
+#
+# Rules every output of the tool follows (plan and sweep folders, cost matrices, the app's plan cache):
+# the path is checked before the long run (a valid name, not the current folder, outside the data
+# directories, writable); a lock beside it keeps two runs apart; an existing folder is replaced only
+# when the tool wrote it (its manifest names every file in it); the new folder is written beside the
+# target and swapped in at the end (atomically where the system allows), and leftovers of a killed
+# run are restored or removed by the next run, which says so.
 
-    Everything is written into the staging folder; only when the ``with`` block ends
-    without an exception is ``out`` (if any) moved aside and the staging folder renamed
-    to ``out``. On an exception the staging folder is removed and ``out`` is untouched.
-    """
-    out = Path(out)
-    parent = out.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(staging, 0o777 & ~umask)  # mkdtemp creates 0700 folders; give the usual permissions
+#: File naming every file of a folder the tool wrote (deterministic: paths, sizes, SHA-256; no times).
+MANIFEST_NAME = ".mobility-plan-manifest.json"
+#: Longest output name accepted (bytes): the hidden siblings (``.NAME.staging-XXXXXXXX``) need room.
+MAX_NAME_BYTES = 200
+#: Longest output path accepted (bytes), well under the system's PATH_MAX.
+MAX_PATH_BYTES = 3800
+#: Output names: letters or digits first, then letters, digits, ``_``, ``-`` or ``.`` (any script).
+_NAME_RULE = re.compile(r"[^\W_][\w.-]*")
+_STAGING_INFIX = ".staging-"
+_BACKUP_SUFFIX = ".old"
+_LOCK_SUFFIX = ".lock"
+_RENAME_EXCHANGE = 2  # renameat2 flag (Linux >= 3.15): swap two paths atomically
+
+
+class OutputNote(UserWarning):
+    """What a run did about the leftovers of an interrupted one (restored or removed); shown to the user."""
+
+
+def _checkpoint(point: str) -> None:
+    """Mark a dangerous moment of an output swap (a no-op; tests replace it to kill the process there)."""
+
+
+def _protected_roots() -> list[tuple[Path, str]]:
+    """Folders no output may be written into: the data directory and the project's own tables."""
+    from . import data  # lazy: data imports this module
+
+    roots = [(Path(data.PROJECT_DATA).resolve(), "the project's own tables")]
     try:
-        yield staging
-        if out.exists():
-            backup = parent / f".{out.name}.old"
-            if backup.exists():
-                shutil.rmtree(backup)
-            out.rename(backup)
-            staging.rename(out)
-            shutil.rmtree(backup)
-        else:
-            staging.rename(out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+        roots.append((data.data_dir().resolve(), "the data directory"))
+    except Exception:  # noqa: BLE001 - no data directory configured: nothing there to protect
+        pass
+    return roots
 
+
+def valid_output_name(name: str, *, what: str) -> str:
+    """Return ``name`` when it can be one folder or file name inside an output folder.
+
+    Raises
+    ------
+    ValidationError
+        If ``name`` is empty, ``.`` or ``..``, holds a path separator, starts with a dot or a
+        symbol, or is longer than :data:`MAX_NAME_BYTES` bytes: it could escape or hide in the folder.
+    """
+    if not isinstance(name, str) or not _NAME_RULE.fullmatch(name) or len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise ValidationError(
+            f"{what} {name!r} cannot name a folder inside the output folder: use letters, digits, '_', '-' "
+            f"and '.' only, starting with a letter or digit, at most {MAX_NAME_BYTES} bytes (no '/', no '..')")
+    return name
+
+
+def child_path(base: Path, name: str, *, what: str) -> Path:
+    """``base / name`` for a validated ``name`` (see :func:`valid_output_name`) that stays inside ``base``."""
+    child = Path(base) / valid_output_name(name, what=what)
+    if Path(os.path.abspath(child)).parent != Path(os.path.abspath(base)):
+        raise ValidationError(f"{what} {name!r} would write outside {base}")
+    return child
+
+
+def _canonical(out: str | Path, *, what: str) -> Path:
+    """The absolute output path with its parent's symlinks resolved; refuses names that are no names."""
+    text = os.fspath(out)
+    path = Path(text)
+    if not text.strip() or "\x00" in text or path.name in ("", ".", ".."):
+        raise ValidationError(f"{what} {text!r} is not a folder or file name (it is the current folder, a parent "
+                              "or the root); give a new name such as outputs/plan")
+    if len(path.name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+        raise ValidationError(f"{what}: the name {path.name[:40]!r}... is {len(path.name.encode('utf-8'))} bytes "
+                              f"long; use at most {MAX_NAME_BYTES} bytes")
+    target = path.absolute().parent.resolve() / path.name
+    if len(os.fsencode(target)) > MAX_PATH_BYTES:
+        raise ValidationError(f"{what}: the path is {len(os.fsencode(target))} bytes long; use a shorter one "
+                              f"(at most {MAX_PATH_BYTES} bytes)")
+    cwd = Path.cwd().resolve()
+    if target == cwd or target in cwd.parents:
+        raise ValidationError(f"{what} {text} is the current folder or holds it; give a new folder name")
+    for root, label in _protected_roots():
+        if target == root or root in target.parents:
+            raise ValidationError(f"{what} {target} lies inside {label} ({root}); outputs are never written "
+                                  "there. Choose a folder outside it, such as outputs/plan")
+        if target in root.parents:
+            raise ValidationError(f"{what} {target} holds {label} ({root}); choose another folder")
+    if target.is_symlink():
+        raise ValidationError(f"{what} {text} is a symbolic link (to {os.readlink(target)}); give the real path")
+    return target
+
+
+def _probe_parent(target: Path, *, what: str) -> None:
+    """Create the parent if needed and prove a hidden sibling of ``target`` can be created there."""
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.mkdtemp(prefix=f".{target.name}{_STAGING_INFIX}", dir=parent)
+        os.rmdir(probe)
+    except OSError as exc:
+        raise ValidationError(f"cannot write into {parent} ({exc.strerror or exc}); choose another {what}") from exc
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The manifest of a folder the tool wrote, or ``None`` when it has none or it is not one of ours."""
+    path = Path(folder) / MANIFEST_NAME
+    if not path.is_file() or path.is_symlink():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("written_by") != "mobility_plan":
+        return None
+    return manifest
+
+
+def _foreign_entries(folder: Path, manifest: dict[str, Any]) -> list[str]:
+    """Entries of ``folder`` (relative paths) its manifest does not name."""
+    listed = {str(entry.get("path")) for entry in manifest.get("files", []) if isinstance(entry, dict)}
+    listed_dirs = {str(parent) for name in listed for parent in Path(name).parents if str(parent) != "."}
+    foreign = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        rel_dir = Path(dirpath).relative_to(folder)
+        for name in dirnames:
+            rel = (rel_dir / name).as_posix()
+            if rel not in listed_dirs or (Path(dirpath) / name).is_symlink():
+                foreign.append(rel + "/")
+        dirnames[:] = [d for d in dirnames if (rel_dir / d).as_posix() in listed_dirs]
+        for name in filenames:
+            rel = (rel_dir / name).as_posix()
+            if rel not in listed and rel != MANIFEST_NAME:
+                foreign.append(rel)
+    return sorted(foreign)
+
+
+def check_output_dir(out: str | Path, *, overwrite: bool, what: str = "--out") -> Path:
+    """Check an output folder before any work; return its absolute path.
+
+    Parameters
+    ----------
+    out
+        The folder the outputs go to.
+    overwrite
+        Whether an existing non-empty folder may be replaced; it still must be one the tool wrote.
+    what
+        How the user named the setting, for messages.
+
+    Raises
+    ------
+    ValidationError
+        If ``out`` is not a valid name (empty, ``.``, too long), is the current folder, lies in or
+        holds the data directory or the project's tables, is a symbolic link or a file, is not empty
+        (without ``overwrite``), holds files the tool did not write (with ``overwrite``), is
+        read-only, or its parent cannot be written.
+    """
+    target = _canonical(out, what=what)
+    if target.exists() and not target.is_dir():
+        raise ValidationError(f"{what} {out} is a file; give a folder")
+    if target.is_dir() and any(target.iterdir()):
+        if not overwrite:
+            raise ValidationError(f"output folder {out} is not empty; pass --overwrite to replace it (only a folder "
+                                  "that mobility-plan wrote is replaced)")
+        manifest = read_manifest(target)
+        if manifest is None:
+            raise ValidationError(f"output folder {out} was not written by mobility-plan (it has no {MANIFEST_NAME}); "
+                                  "--overwrite replaces only folders mobility-plan wrote. Choose another --out, or "
+                                  "move its files away yourself")
+        foreign = _foreign_entries(target, manifest)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise ValidationError(f"output folder {out} holds {len(foreign)} file(s) mobility-plan did not write "
+                                  f"({shown}); --overwrite would delete them. Move them out or choose another --out")
+    if target.is_dir() and not os.access(target, os.W_OK | os.X_OK):
+        raise ValidationError(f"output folder {out} is read-only; make it writable or choose another --out")
+    _probe_parent(target, what=what)
+    return target
+
+
+def check_output_file(out: str | Path, *, overwrite: bool, ours: Callable[[Path], bool],
+                      what: str = "--out") -> Path:
+    """Check an output file before any work (the rules of :func:`check_output_dir`); return its absolute path.
+
+    ``ours(path)`` tells whether an existing file is one the tool wrote; only such a file is
+    replaced, and only with ``overwrite``.
+    """
+    target = _canonical(out, what=what)
+    if target.is_dir():
+        raise ValidationError(f"{what} {out} is a folder; give a file name")
+    if target.exists():
+        if not overwrite:
+            raise ValidationError(f"{out} exists; pass --overwrite to replace it")
+        if not target.is_file() or not ours(target):
+            raise ValidationError(f"{out} exists and was not written by mobility-plan; --overwrite replaces only "
+                                  "files it wrote. Choose another --out or move the file away")
+        if not os.access(target.parent, os.W_OK):
+            raise ValidationError(f"cannot replace {out}: its folder is read-only")
+    _probe_parent(target, what=what)
+    return target
+
+
+@contextlib.contextmanager
+def _output_lock(target: Path, *, wait_s: float) -> Iterator[None]:
+    """Hold an exclusive lock on ``target`` (a ``.NAME.lock`` file beside it; freed by the system on any exit)."""
+    import fcntl
+
+    lock_path = target.parent / f".{target.name}{_LOCK_SUFFIX}"
+    deadline = time.monotonic() + wait_s
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            if time.monotonic() < deadline:
+                time.sleep(0.2)
+                continue
+            raise ValidationError(f"another mobility-plan run (process {holder}) is writing {target}; wait for it "
+                                  "to finish or choose another --out") from None
+        try:
+            same = os.stat(lock_path).st_ino == os.fstat(fd).st_ino  # not unlinked by its last holder meanwhile
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(lock_path)
+        os.close(fd)
+
+
+def _leftovers(target: Path, pattern: str) -> list[Path]:
+    rule = re.compile(re.escape(f".{target.name}") + pattern)
+    return sorted(p for p in target.parent.iterdir() if rule.fullmatch(p.name) and not p.is_symlink())
+
+
+def _recover(target: Path) -> list[str]:
+    """Restore or remove what an interrupted run on ``target`` left beside it (call under the lock)."""
+    notes = []
+    backup = target.parent / f".{target.name}{_BACKUP_SUFFIX}"
+    if backup.is_dir() and not backup.is_symlink():
+        if not target.exists():
+            backup.rename(target)
+            notes.append(f"a run killed while replacing {target} had left it aside as {backup.name}; restored it")
+        else:
+            shutil.rmtree(backup, ignore_errors=True)
+            notes.append(f"removed {backup.name}, the previous {target.name} left by a run killed after replacing it"
+                         if not backup.exists() else f"could not remove {backup}, an old copy of {target.name} left "
+                         "by a killed run; delete it by hand")
+    staging = _leftovers(target, re.escape(_STAGING_INFIX) + r"[a-z0-9_]{8}")
+    for folder in staging:
+        shutil.rmtree(folder, ignore_errors=True)
+    if staging:
+        notes.append(f"removed {len(staging)} unfinished staging folder(s) of an interrupted run beside {target}")
+    partial = _leftovers(target, r"\.[a-z0-9_]{8}\.tmp")
+    for file in partial:
+        file.unlink(missing_ok=True)
+    if partial:
+        notes.append(f"removed {len(partial)} half-written temporary file(s) of an interrupted run beside {target}")
+    for note in notes:
+        warnings.warn(note, OutputNote, stacklevel=4)
+    return notes
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2``); ``False`` where the system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd = -100
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    errno = ctypes.get_errno()
+    if errno in (22, 38, 95):  # EINVAL, ENOSYS, EOPNOTSUPP: this file system cannot; fall back
+        return False
+    raise OSError(errno, os.strerror(errno), str(b))
+
+
+def write_manifest(folder: Path, *, kind: str) -> Path:
+    """Write the manifest naming every file under ``folder`` (sorted paths, sizes, SHA-256; deterministic)."""
+    files = []
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        rel = path.relative_to(folder).as_posix()
+        if rel == MANIFEST_NAME:
+            continue
+        payload = path.read_bytes()
+        files.append({"path": rel, "bytes": len(payload), "sha256": hashlib.sha256(payload).hexdigest()})
+    manifest = {"written_by": "mobility_plan", "kind": kind, "files": files}
+    return write_bytes_atomic(Path(folder) / MANIFEST_NAME,
+                              (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """Put the complete ``staging`` folder at ``target``; a kill at any point leaves a recoverable state."""
+    if not target.exists():
+        os.rename(staging, target)
+        return
+    if _exchange(staging, target):
+        _checkpoint("after-exchange")  # target is the new folder; staging holds the old one
+        shutil.rmtree(staging, ignore_errors=True)  # the new output is in place; a leftover is cleaned next time
+        return
+    backup = target.parent / f".{target.name}{_BACKUP_SUFFIX}"
+    os.rename(target, backup)
+    _checkpoint("between-renames")  # no target: the next run restores it from the backup
+    os.rename(staging, target)
+    _checkpoint("after-renames")
+    shutil.rmtree(backup, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class OutputFolder:
+    """An output folder claimed by this process (checked and locked); :meth:`stage` writes it."""
+
+    path: Path
+    kind: str
+    notes: tuple[str, ...] = ()
+
+    @contextlib.contextmanager
+    def stage(self) -> Iterator[Path]:
+        """Yield an empty staging folder that replaces :attr:`path`, with a manifest, when the block succeeds.
+
+        On an exception the staging folder is removed and :attr:`path` is untouched.
+        """
+        staging = Path(tempfile.mkdtemp(prefix=f".{self.path.name}{_STAGING_INFIX}", dir=self.path.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staging, 0o777 & ~umask)  # mkdtemp creates 0700 folders; give the usual permissions
+        try:
+            yield staging
+            write_manifest(staging, kind=self.kind)
+            _checkpoint("before-swap")
+            _swap_in(staging, self.path)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def output_folder(out: str | Path, *, overwrite: bool, kind: str, wait_s: float = 0.0,
+                  what: str = "--out") -> Iterator[OutputFolder]:
+    """Claim an output folder for a run: check it, lock it, recover what a killed run left.
+
+    Parameters
+    ----------
+    out
+        The output folder.
+    overwrite
+        Replace an existing folder (one the tool wrote; see :func:`check_output_dir`).
+    kind
+        What the folder holds (``"plan"``, ``"sweep"``), recorded in its manifest.
+    wait_s
+        How long to wait for another run writing the same folder (seconds); ``0`` refuses at once.
+    what
+        How the user named the setting, for messages.
+
+    Raises
+    ------
+    ValidationError
+        If the folder fails a check of :func:`check_output_dir`, or another run holds it.
+    """
+    target = check_output_dir(out, overwrite=overwrite, what=what)
+    with _output_lock(target, wait_s=wait_s):
+        notes = _recover(target)
+        check_output_dir(out, overwrite=overwrite, what=what)  # again: another run may have written it meanwhile
+        _checkpoint("locked")
+        yield OutputFolder(target, kind, tuple(notes))
+
+
+@contextlib.contextmanager
+def output_file(out: str | Path, *, overwrite: bool, ours: Callable[[Path], bool],
+                what: str = "--out") -> Iterator[Path]:
+    """Claim an output file for a run (checked and locked, leftovers removed); yield its absolute path.
+
+    Write it with :func:`atomic_path` inside the block.
+    """
+    target = check_output_file(out, overwrite=overwrite, ours=ours, what=what)
+    with _output_lock(target, wait_s=0.0):
+        _recover(target)
+        check_output_file(out, overwrite=overwrite, ours=ours, what=what)
+        yield target
+
+
+@contextlib.contextmanager
+def staged_dir(out: Path, *, overwrite: bool = True, kind: str = "output") -> Iterator[Path]:
+    """Claim ``out`` and yield a staging folder that replaces it on success (:func:`output_folder` in one step)."""
+    with output_folder(out, overwrite=overwrite, kind=kind) as folder, folder.stage() as staging:
+        yield staging
 
 def read_toml(path: Path) -> dict:
     """Parse a UTF-8 TOML file; a bad encoding or syntax is a :class:`ValidationError` naming the file."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ import pandas as pd
 
 from . import __version__
 from ._errors import MobilityPlanError, ValidationError
-from ._io import atomic_path, read_csv_text
+from ._io import atomic_path, output_file, read_csv_text
 
 __all__ = ["main", "build_parser"]
 
@@ -121,15 +123,52 @@ def _node_array(nodes: list[Any]) -> np.ndarray:
     return array
 
 
-def _cmd_costs(args: argparse.Namespace) -> int:
-    from .costs import WEIGHTS, cost_matrix
-    from .network import load_graph
+#: Arrays of a cost matrix file written by ``mobility-plan costs`` (only such a file is replaced).
+_COST_MATRIX_MEMBERS = {"cost.npy", "origin_nodes.npy", "destination_nodes.npy", "weight.npy", "unit.npy"}
 
+
+def _is_cost_matrix_file(path: Path) -> bool:
+    """Whether ``path`` is a .npz cost matrix as ``mobility-plan costs`` writes it (read as a zip, no pickle)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return _COST_MATRIX_MEMBERS <= set(archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+@contextlib.contextmanager
+def _output_notes() -> Iterator[None]:
+    """Show what a run did about an interrupted run's leftovers as ``note: ...`` lines on stderr."""
+    from ._io import OutputNote
+
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
+
+        def show(message: Any, category: type[Warning], *rest: Any, **kwargs: Any) -> None:
+            if issubclass(category, OutputNote):
+                print(f"note: {message}", file=sys.stderr)
+            else:
+                shown(message, category, *rest, **kwargs)
+
+        warnings.simplefilter("always", OutputNote)
+        warnings.showwarning = show
+        yield
+
+
+def _cmd_costs(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix != ".npz":
         raise ValidationError(f"--out must end in .npz, got {out}")
-    if out.exists() and not args.overwrite:
-        raise ValidationError(f"{out} exists; pass --overwrite to replace it")
+    with _output_notes(), output_file(out, overwrite=args.overwrite, ours=_is_cost_matrix_file) as target:
+        return _write_costs(args, target)
+
+
+def _write_costs(args: argparse.Namespace, out: Path) -> int:
+    from .costs import WEIGHTS, cost_matrix
+    from .network import load_graph
+
     start = time.perf_counter()
     G = load_graph(args.graph)
     origins, origin_snap = _read_points(args.origins, G, what="origins", max_snap_distance_m=args.max_snap_m)
@@ -346,16 +385,24 @@ def _cmd_solve(args: argparse.Namespace) -> int:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
+    from ._io import check_output_dir, child_path
     from .plan import resolve_scenario, run_plan
     from .scenario import load_scenario, shipped_scenarios
 
     names = ([p.stem for p in shipped_scenarios()] if args.scenario == ["all"] else args.scenario)
     scenarios = [load_scenario(resolve_scenario(name)) for name in names]  # validate all before any work
     base = Path(args.out)
-    for scenario in scenarios:
-        out = base / scenario.name if len(scenarios) > 1 else base
-        result = run_plan(scenario, out, overwrite=args.overwrite, progress=not args.quiet,
-                          time_limit_s=args.time_limit)
+    outs = ([child_path(base, scenario.name, what="scenario name") for scenario in scenarios]
+            if len(scenarios) > 1 else [base])
+    repeated = sorted({s.name for s in scenarios if sum(t.name == s.name for t in scenarios) > 1})
+    if len(scenarios) > 1 and repeated:
+        raise ValidationError(f"scenario name(s) {repeated} appear more than once; each writes to --out/<name>")
+    for out in outs:
+        check_output_dir(out, overwrite=args.overwrite)  # every output folder checked before any work
+    for scenario, out in zip(scenarios, outs, strict=True):
+        with _output_notes():
+            result = run_plan(scenario, out, overwrite=args.overwrite, progress=not args.quiet,
+                              time_limit_s=args.time_limit)
         fleet = result.summary["national_fleet_vehicles"]
         last = max(fleet)
         print(f"{scenario.name}: {scenario.fleet.vehicle.upper()} {fleet[last]:,} vehicles in {last}; "
@@ -376,8 +423,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     where = args.scheduler or ("serial, in this process" if args.workers == 0
                                else f"local Dask cluster, {args.workers} worker processes")
     print(f"sweep {sweep.name}: {len(sweep.runs)} runs of {sweep.base.name} ({where})", file=sys.stderr)
-    result = run_sweep(sweep, args.out, workers=args.workers, scheduler=args.scheduler, overwrite=args.overwrite,
-                       progress=not args.quiet)
+    with _output_notes():
+        result = run_sweep(sweep, args.out, workers=args.workers, scheduler=args.scheduler,
+                           overwrite=args.overwrite, progress=not args.quiet)
     table = result.table
     grid_columns = list(sweep.grid)
     final_year = max(max(run.content["scenario"]["years"]) for run in sweep.runs)

@@ -33,6 +33,8 @@ __all__ = [
     "PROJECT_DATA",
     "FIRST_YEAR",
     "LAST_YEAR",
+    "checkout_root",
+    "tables_dir",
     "DataSource",
     "ChangedDataWarning",
     "DataQualityWarning",
@@ -70,10 +72,53 @@ CACHE_DIR_ENV = "MOBILITY_PLAN_CACHE_DIR"
 #: Environment variable listing the datasets (registry keys, comma-separated, or ``all``)
 #: allowed to differ from ``data/sources.toml``: a newer file of the user's own, run on purpose.
 ACCEPT_CHANGED_ENV = "MOBILITY_PLAN_ACCEPT_CHANGED_DATA"
-#: Root of the repository (``src/mobility_plan`` lives two levels below it).
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-#: The project's own small tables (targets, parameters, registry).
-PROJECT_DATA = PROJECT_ROOT / "data"
+
+
+def checkout_root() -> Path | None:
+    """The source checkout this code runs from (editable install or ``PYTHONPATH=src``), else ``None``.
+
+    A checkout is recognised by its layout: ``src/mobility_plan`` beside ``data/__init__.py`` and
+    ``pyproject.toml``. An installed package (a wheel in site-packages) has none.
+    """
+    package = Path(__file__).resolve().parent
+    root = package.parents[1]
+    if package.parent.name == "src" and (root / "data" / "__init__.py").is_file() and (root / "pyproject.toml").is_file():
+        return root
+    return None
+
+
+def tables_dir() -> Path:
+    """The folder of the project's own tables (CSV tables, ``sources.toml``, ``scenarios/``, ``sweeps/``).
+
+    In a source checkout this is its ``data/`` folder (the tables that go with this code); in an
+    installed package, the package data ``mobility_plan.tables`` found through
+    :mod:`importlib.resources`.
+
+    Raises
+    ------
+    DataSourceError
+        If neither is there (a broken installation).
+    """
+    root = checkout_root()
+    if root is not None:
+        return root / "data"
+    from importlib.resources import files
+
+    try:
+        tables = files("mobility_plan.tables")
+    except ModuleNotFoundError as exc:
+        raise DataSourceError("the package data mobility_plan.tables is missing: the installation is broken; "
+                              "reinstall mobility-plan (pip install --force-reinstall mobility-plan)") from exc
+    if not isinstance(tables, Path):  # e.g. a zipped install: the tables must be plain files
+        raise DataSourceError(f"the package data mobility_plan.tables is not a folder ({tables}); install "
+                              "mobility-plan unzipped (pip install)")
+    return tables
+
+
+#: Root of the source checkout, or ``None`` for an installed package (see :func:`checkout_root`).
+PROJECT_ROOT = checkout_root()
+#: The project's own small tables (targets, parameters, registry, scenarios, sweeps): one home, see :func:`tables_dir`.
+PROJECT_DATA = tables_dir()
 
 #: Geographic CRS of every lon/lat output.
 CRS_LONLAT = "EPSG:4326"
@@ -110,22 +155,31 @@ class DataQualityWarning(UserWarning):
 def data_dir() -> Path:
     """Return the folder holding the external datasets.
 
-    Resolved, in order, from the ``MOBILITY_PLAN_DATA_DIR`` environment variable,
-    then ``../shared/data`` beside the repository when that folder exists, then
-    ``data/external`` inside the repository.
+    Resolved, in order, from the ``MOBILITY_PLAN_DATA_DIR`` environment variable; then, in a
+    source checkout only, ``../shared/data`` beside the repository when that folder exists, then
+    ``data/external`` inside the repository. An installed package has no default.
 
     Returns
     -------
     pathlib.Path
         The data directory (it may not exist yet; :func:`check_sources` says).
+
+    Raises
+    ------
+    DataSourceError
+        In an installed package when ``MOBILITY_PLAN_DATA_DIR`` is not set.
     """
     configured = os.environ.get(DATA_DIR_ENV)
     if configured:
         return Path(configured).expanduser().resolve()
-    shared = PROJECT_ROOT.parent / "shared" / "data"
+    root = checkout_root()
+    if root is None:
+        raise DataSourceError(f"no data directory: set {DATA_DIR_ENV} to the folder that holds the Korean datasets "
+                              "(see the README, 'Data'); an installed mobility-plan has no default location")
+    shared = root.parent / "shared" / "data"
     if shared.is_dir():
         return shared
-    return PROJECT_ROOT / "data" / "external"
+    return root / "data" / "external"
 
 
 @dataclass(frozen=True)
@@ -162,7 +216,7 @@ def load_sources(path: Path | None = None) -> dict[str, DataSource]:
     Parameters
     ----------
     path
-        Registry file; defaults to ``data/sources.toml`` in the repository.
+        Registry file; defaults to the shipped ``sources.toml`` (see :func:`tables_dir`).
 
     Returns
     -------

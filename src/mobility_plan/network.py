@@ -176,16 +176,20 @@ def _finalise(G: nx.MultiDiGraph, **speed_options: Any) -> nx.MultiDiGraph:
 
 
 def configure_cache(cache_folder: Path | str | None = None) -> Path:
-    """Point OSMnx's HTTP cache at ``cache_folder`` (default ``data/cache/osmnx``).
+    """Point OSMnx's HTTP cache at ``cache_folder`` (default ``data/cache/osmnx`` in a source checkout,
+    else ``osmnx`` in the plan cache folder, ``MOBILITY_PLAN_CACHE_DIR``).
 
     OSMnx caches only complete, successful Overpass responses, keyed by a hash of
     the request, so a repeated download is served from disk.
     """
     import osmnx as ox
 
-    from .data import PROJECT_ROOT
+    from .data import checkout_root
+    from .plan import cache_dir
 
-    folder = Path(cache_folder) if cache_folder else PROJECT_ROOT / "data" / "cache" / "osmnx"
+    root = checkout_root()
+    default = root / "data" / "cache" / "osmnx" if root is not None else cache_dir() / "osmnx"
+    folder = Path(cache_folder) if cache_folder else default
     folder.mkdir(parents=True, exist_ok=True)
     ox.settings.use_cache = True
     ox.settings.cache_folder = str(folder)

@@ -9,7 +9,6 @@ output folder is replaced only when the whole run succeeded (and only with
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from shapely.geometry import LineString, Point
 from . import census, data, demand, network
 from .city import city_graph, city_instance, service_areas
 from ._errors import ValidationError
-from ._io import staged_dir
+from ._io import OutputFolder, output_folder
 from .costs import cost_matrix
 from .demand import infrastructure_need, size_site
 from .export import to_geojson
@@ -35,6 +34,8 @@ __all__ = ["PlanOutputs", "run_plan", "resolve_scenario", "cached_plan", "cache_
 
 OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 _SIMPLIFY_M = {"sido": 500.0, "sigungu": 200.0, "adm3": 20.0}
+#: How long the app waits for another session computing the same cached plan (seconds).
+_CACHE_WAIT_S = 1800.0
 _FILES = ("sites.geojson", "coverage.geojson", "regions.geojson", "flows.geojson", "summary.json", "report.md",
           "map.png")
 
@@ -60,20 +61,6 @@ def resolve_scenario(name_or_path: str | Path) -> Path:
         return shipped
     raise ValidationError(f"no scenario file {name_or_path}; shipped: "
                           f"{sorted(p.stem for p in SCENARIO_DIR.glob('*.toml'))}")
-
-
-def _check_output(out: Path, *, overwrite: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise ValidationError(f"--out {out} is a file; give a folder")
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise ValidationError(f"output folder {out} is not empty; pass --overwrite to replace it")
-    parent = out.resolve().parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=parent, prefix=".write-test-"):
-            pass
-    except OSError as exc:
-        raise ValidationError(f"cannot write into {parent} ({exc.strerror or exc}); choose another --out") from exc
 
 
 def _national_fleet(scenario: Scenario) -> dict[int, float]:
@@ -446,8 +433,13 @@ def run_plan(scenario: Scenario | str | Path, out: str | Path, *, overwrite: boo
     start = time.perf_counter()
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(resolve_scenario(scenario))
-    out = Path(out)
-    _check_output(out, overwrite=overwrite)
+    with output_folder(out, overwrite=overwrite, kind="plan") as folder:  # checked and locked before the long run
+        return _run_claimed(scenario, folder, start=start, progress=progress, time_limit_s=time_limit_s)
+
+
+def _run_claimed(scenario: Scenario, folder: OutputFolder, *, start: float, progress: bool,
+                 time_limit_s: float | None) -> PlanOutputs:
+    """The body of :func:`run_plan`, writing into an output folder this process has claimed."""
     from tqdm import tqdm
 
     for layer in scenario.layers:
@@ -488,7 +480,7 @@ def run_plan(scenario: Scenario | str | Path, out: str | Path, *, overwrite: boo
              else gpd.GeoDataFrame({"origin": [], "destination": []}, geometry=[], crs="EPSG:4326"))
     summary = _summary(scenario, fleet, regions_table, layers)
     try:
-        with staged_dir(out) as staging:
+        with folder.stage() as staging:
             to_geojson(sites, staging / "sites.geojson", sort_by=["layer", "id"])
             to_geojson(coverage, staging / "coverage.geojson", sort_by=["layer", "site_id"] if coverage_rows else None)
             to_geojson(regions, staging / "regions.geojson", sort_by=["year", "code"])
@@ -504,6 +496,7 @@ def run_plan(scenario: Scenario | str | Path, out: str | Path, *, overwrite: boo
             steps.update(2)
     finally:
         steps.close()
+    out = folder.path
     files = {name: out / name for name in _FILES}
     return PlanOutputs(out, files, summary, time.perf_counter() - start, layer_seconds)
 
@@ -528,8 +521,21 @@ def cached_plan(scenario: str | Path, *, root: Path | None = None, progress: boo
     path = resolve_scenario(scenario)
     digest = hashlib.sha256(path.read_bytes() + __version__.encode()).hexdigest()[:16]
     out = (root or cache_dir()) / "plans" / f"{path.stem}-{digest}"
-    summary_file = out / "summary.json"
-    if summary_file.is_file():
+
+    def cached() -> PlanOutputs | None:
+        summary_file = out / "summary.json"
+        if not summary_file.is_file():
+            return None
         summary = json.loads(summary_file.read_text(encoding="utf-8"))
         return PlanOutputs(out, {name: out / name for name in _FILES}, summary, 0.0, {})
-    return run_plan(path, out, overwrite=True, progress=progress)
+
+    found = cached()
+    if found is not None:
+        return found
+    # another session computing the same plan holds the lock: wait for it, then reuse its outputs
+    with output_folder(out, overwrite=True, kind="plan", wait_s=_CACHE_WAIT_S, what="plan cache folder") as folder:
+        found = cached()
+        if found is not None:
+            return found
+        return _run_claimed(load_scenario(path), folder, start=time.perf_counter(), progress=progress,
+                            time_limit_s=None)

@@ -22,7 +22,7 @@ from typing import Any
 
 from ._errors import ValidationError
 from ._io import read_toml
-from .data import check_year, file_problem, fleet_size_problem
+from .data import PROJECT_DATA, check_year, file_problem, fleet_size_problem
 from .demand import DemandParameters
 from .fleet import MODELS, VEHICLES, actual_stock
 
@@ -30,7 +30,7 @@ __all__ = ["Scenario", "FleetSettings", "Layer", "load_scenario", "scenario_from
            "shipped_scenarios", "NAME_PATTERN", "name_problem"]
 
 #: Folder of the scenarios shipped with the project.
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "data" / "scenarios"
+SCENARIO_DIR = PROJECT_DATA / "scenarios"
 
 _UNITS = ("_km", "_m", "_s", "_min", "_h", "_kw", "_kwh", "_kg", "_kg_per_day", "_vehicles", "_pct")
 _LAYER_KINDS = ("ev_fast", "ev_slow", "h2")

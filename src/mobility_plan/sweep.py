@@ -45,7 +45,8 @@ from typing import Any
 import pandas as pd
 
 from ._errors import ValidationError
-from ._io import read_toml, staged_dir, write_bytes_atomic
+from ._io import OutputFolder, child_path, output_folder, read_toml, write_bytes_atomic
+from .data import PROJECT_DATA
 from .plan import resolve_scenario, run_plan
 from .data import file_problem
 from .scenario import name_problem, scenario_from_dict
@@ -54,7 +55,7 @@ __all__ = ["Sweep", "SweepRun", "SweepResult", "load_sweep", "sweep_from_dict", 
            "SWEEP_DIR", "MAX_SWEEP_RUNS", "grid_size"]
 
 #: Folder of the sweeps shipped with the project.
-SWEEP_DIR = Path(__file__).resolve().parents[2] / "data" / "sweeps"
+SWEEP_DIR = PROJECT_DATA / "sweeps"
 
 _SWEEP_KEYS = {"name", "description", "base", "layers", "time_limit_s"}
 #: Largest grid run without asking: 1,000 runs of about 10 s each already take hours on
@@ -421,10 +422,18 @@ def run_sweep(sweep: Sweep | str | Path, out: str | Path | None = None, *, worke
         sweep = load_sweep(sweep)
     if workers < 0:
         raise ValidationError(f"workers = {workers}; give 0 (serial) or more worker processes")
-    if out is not None:
-        out = Path(out)
-        if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not overwrite)):
-            raise ValidationError(f"output folder {out} exists and is not empty; pass --overwrite to replace it")
+    if out is None:
+        return _run_and_gather(sweep, None, workers=workers, scheduler=scheduler, progress=progress,
+                               on_result=on_result, connect_timeout_s=connect_timeout_s, start=start)
+    with output_folder(out, overwrite=overwrite, kind="sweep") as folder:  # checked and locked before any run
+        return _run_and_gather(sweep, folder, workers=workers, scheduler=scheduler, progress=progress,
+                               on_result=on_result, connect_timeout_s=connect_timeout_s, start=start)
+
+
+def _run_and_gather(sweep: Sweep, folder: OutputFolder | None, *, workers: int, scheduler: str | None,
+                    progress: bool, on_result: Callable[[dict[str, Any]], None] | None, connect_timeout_s: float,
+                    start: float) -> SweepResult:
+    """The body of :func:`run_sweep`, writing into an output folder this process has claimed (or none)."""
     from tqdm import tqdm
 
     if scheduler or workers > 0:
@@ -453,8 +462,8 @@ def run_sweep(sweep: Sweep | str | Path, out: str | Path | None = None, *, worke
         row.update(record["kpis"])
         rows.append(row)
     table = pd.DataFrame(rows)
-    if out is not None:
-        with staged_dir(out) as staging:
+    if folder is not None:
+        with folder.stage() as staging:
             table.to_csv(staging / "sweep.csv", index=False)
             payload = {"sweep": sweep.name, "description": sweep.description, "base": sweep.base.name,
                        "grid": sweep.grid, "runs": json.loads(table.to_json(orient="records"))}
@@ -462,5 +471,7 @@ def run_sweep(sweep: Sweep | str | Path, out: str | Path | None = None, *, worke
                                (json.dumps(payload, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
             for record in collected:
                 for name, content in record["files"].items():
-                    write_bytes_atomic(staging / "runs" / record["run_id"] / name, content)
-    return SweepResult(table, out, time.perf_counter() - start, 0 if not (scheduler or workers) else workers)
+                    run_folder = child_path(staging / "runs", record["run_id"], what="sweep run id")
+                    write_bytes_atomic(child_path(run_folder, name, what="run output"), content)
+    return SweepResult(table, None if folder is None else folder.path, time.perf_counter() - start,
+                       0 if not (scheduler or workers) else workers)
