@@ -42,6 +42,11 @@ def projection(vehicle: str, target: float, target_year: int) -> pd.DataFrame:
 
 
 @st.cache_data
+def last_registered_year(vehicle: str) -> int:
+    return int(fleet.actual_stock(vehicle).index.max())
+
+
+@st.cache_data
 def targets() -> pd.DataFrame:
     return fleet.load_targets()
 
@@ -96,11 +101,35 @@ def show_map(deck: Any, legend: str, *, caption: str = "", key: str | None = Non
         st.caption(caption)
 
 
-def guarded(function, *args, **kwargs):
-    """Call the library; a planning error becomes a message on the page, not a stack trace."""
+def guarded(function, *args, fix: str = "", stop: bool = True, **kwargs):
+    """Call the library; a planning error becomes a message on the page, not a stack trace.
+
+    ``fix`` adds what the app's user can do (the library's own message speaks to a
+    programmer); with ``stop=False`` the rest of the page still runs and ``None`` is returned.
+    """
     try:
         return function(*args, **kwargs)
     except MobilityPlanError as exc:
-        st.error(str(exc))
-        st.stop()
+        st.error(f"{exc}\n\n**What to do:** {fix}" if fix else str(exc), icon=":material/error:")
+        if stop:
+            st.stop()
+        return None
 
+
+def year_fix(vehicle: str, year: int) -> str:
+    """What the user can do when the library refuses ``year`` (empty when the year is not the cause)."""
+    last = last_registered_year(vehicle)
+    if year >= last:
+        return ""
+    return (f"choose a year from {last} on with the Year slider in the sidebar (registrations are known up to "
+            f"{last}; this view looks forward from there)")
+
+
+def target_fix(vehicle: str, target_year: int) -> str:
+    """What the user can do when the library refuses a scenario's target (empty when its year is not the cause)."""
+    last = last_registered_year(vehicle)
+    if target_year > last:
+        return ""
+    return (f"this scenario's target year {target_year} is already past (registrations are known up to {last}), so "
+            "no curve is bent through it; its figures (the target against what was registered and built) are on "
+            "the Compare scenarios and Export pages. Choose a forward-looking scenario in the sidebar for this page.")

@@ -14,7 +14,8 @@ st.title("Overview")
 st.caption(f"Scenario **{scenario.name}** · {label} · target {scenario.fleet.target_vehicles:,.0f} vehicles by "
            f"{scenario.fleet.target_year} · data directory `{data.data_dir()}`")
 
-series = shared.projection(vehicle, scenario.fleet.target_vehicles, scenario.fleet.target_year)
+series = shared.guarded(shared.projection, vehicle, scenario.fleet.target_vehicles, scenario.fleet.target_year,
+                        fix=shared.target_fix(vehicle, scenario.fleet.target_year))
 series = series[series["year"].between(2014, 2030)]
 marks = shared.targets()
 marks = marks[(marks["item"] == f"{vehicle}_stock") & marks["year"].between(2014, 2030)]
@@ -25,11 +26,13 @@ cols = st.columns(4)
 cols[0].metric(f"Registered, end {int(last_actual['year'])} (vehicles)", f"{last_actual['stock_vehicles']:,.0f}")
 cols[1].metric(f"Scenario fleet {year} (vehicles)", f"{float(at_year.iloc[0]):,.0f}")
 cols[2].metric(f"Target {scenario.fleet.target_year} (vehicles)", f"{scenario.fleet.target_vehicles:,.0f}")
-need = shared.need_layer(vehicle, float(at_year.iloc[0]), year, "sido", 500.0)
-unit = str(need["need_unit"].iloc[0])
-cols[3].metric(f"Need in {year} ({unit})", f"{need['need'].sum():,.0f}",
-               delta=f"deficit {need['deficit'].sum():,.0f}" if need["deficit"].notna().any() else None,
-               delta_color="inverse")
+need = shared.guarded(shared.need_layer, vehicle, float(at_year.iloc[0]), year, "sido", 500.0,
+                      fix=shared.year_fix(vehicle, year), stop=False)
+if need is not None:
+    unit = str(need["need_unit"].iloc[0])
+    cols[3].metric(f"Need in {year} ({unit})", f"{need['need'].sum():,.0f}",
+                   delta=f"deficit {need['deficit'].sum():,.0f}" if need["deficit"].notna().any() else None,
+                   delta_color="inverse")
 
 st.subheader(f"{label}: registered stock, scenario curve and targets (vehicles)")
 lines = series.assign(series=series["kind"].map({"actual": "registered", "projected": "scenario curve"}))
@@ -45,6 +48,8 @@ st.altair_chart(chart + stars, width="stretch")
 st.caption("Diamonds: policy targets (data/targets.csv, each with its source). Registered stock: Ministry of Land, "
            "Infrastructure and Transport; the scenario curve is a logistic fit bent through the target.")
 
+if need is None:
+    st.stop()
 st.subheader(f"{year} by province")
 table = pd.DataFrame(need.drop(columns="geometry"))[["region_en", "vehicles", "energy_per_day", "need", "existing",
                                                      "deficit"]]
