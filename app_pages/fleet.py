@@ -10,9 +10,7 @@ vehicle = scenario.fleet.vehicle
 label = {"ev": "EVs", "fcev": "fuel-cell cars"}[vehicle]
 st.title("Fleet & demand")
 
-series = shared.guarded(shared.projection, vehicle, scenario.fleet.target_vehicles, scenario.fleet.target_year,
-                        fix=shared.target_fix(vehicle, scenario.fleet.target_year)).set_index("year")
-national = float(series.loc[year, "stock_vehicles"])
+national = shared.fleet_in(shared.fleet_series(scenario), year, scenario)
 left, right = st.columns(2)
 level = left.radio("Regions", ["sido", "sigungu", "adm3"], horizontal=True, key="fleet_level",
                    format_func={"sido": "provinces (17)", "sigungu": "districts (229)", "adm3": "census areas (3,501)"}.get)

@@ -11,23 +11,28 @@ scenario, year = shared.current()
 vehicle = scenario.fleet.vehicle
 label = {"ev": "EVs", "fcev": "fuel-cell cars"}[vehicle]
 st.title("Overview")
-st.caption(f"Scenario **{scenario.name}** · {label} · target {scenario.fleet.target_vehicles:,.0f} vehicles by "
-           f"{scenario.fleet.target_year} · data directory `{data.data_dir()}`")
+st.caption(f"Scenario **{scenario.name}** · year {year} · {label} · target {scenario.fleet.target_vehicles:,.0f} "
+           f"vehicles by {scenario.fleet.target_year} · data directory `{data.data_dir()}`")
 
-series = shared.guarded(shared.projection, vehicle, scenario.fleet.target_vehicles, scenario.fleet.target_year,
-                        fix=shared.target_fix(vehicle, scenario.fleet.target_year))
+series = shared.fleet_series(scenario)
 series = series[series["year"].between(2014, 2030)]
 marks = shared.targets()
 marks = marks[(marks["item"] == f"{vehicle}_stock") & marks["year"].between(2014, 2030)]
 actual = series[series["kind"] == "actual"]
-at_year = series.loc[series["year"] == year, "stock_vehicles"]
 last_actual = actual.iloc[-1]
+at_year = series.loc[series["year"] == year]
 cols = st.columns(4)
 cols[0].metric(f"Registered, end {int(last_actual['year'])} (vehicles)", f"{last_actual['stock_vehicles']:,.0f}")
-cols[1].metric(f"Scenario fleet {year} (vehicles)", f"{float(at_year.iloc[0]):,.0f}")
 cols[2].metric(f"Target {scenario.fleet.target_year} (vehicles)", f"{scenario.fleet.target_vehicles:,.0f}")
-need = shared.guarded(shared.need_layer, vehicle, float(at_year.iloc[0]), year, "sido", 500.0,
-                      fix=shared.year_fix(vehicle, year), stop=False)
+need = None
+if at_year.empty:
+    cols[1].metric(f"Scenario fleet {year} (vehicles)", "—", help="no scenario curve for this year")
+else:
+    national = float(at_year["stock_vehicles"].iloc[0])
+    kind = "Registered" if at_year["kind"].iloc[0] == "actual" else "Scenario"
+    cols[1].metric(f"{kind} fleet {year} (vehicles)", f"{national:,.0f}")
+    need = shared.guarded(shared.need_table, vehicle, national, year, "sido", fix=shared.year_fix(vehicle, year),
+                          stop=False)
 if need is not None:
     unit = str(need["need_unit"].iloc[0])
     cols[3].metric(f"Need in {year} ({unit})", f"{need['need'].sum():,.0f}",
@@ -46,13 +51,15 @@ stars = alt.Chart(marks.assign(series="target")).mark_point(shape="diamond", siz
                                       alt.Tooltip("status:N"), alt.Tooltip("source:N")])
 st.altair_chart(chart + stars, width="stretch")
 st.caption("Diamonds: policy targets (data/targets.csv, each with its source). Registered stock: Ministry of Land, "
-           "Infrastructure and Transport; the scenario curve is a logistic fit bent through the target.")
+           "Infrastructure and Transport" + ("; the scenario curve is a logistic fit bent through the target."
+                                             if (series["kind"] == "projected").any() else "."))
 
 if need is None:
+    if at_year.empty:
+        shared.no_fleet(scenario, year, int(series["year"].max()))
     st.stop()
 st.subheader(f"{year} by province")
-table = pd.DataFrame(need.drop(columns="geometry"))[["region_en", "vehicles", "energy_per_day", "need", "existing",
-                                                     "deficit"]]
+table = pd.DataFrame(need)[["region_en", "vehicles", "energy_per_day", "need", "existing", "deficit"]]
 energy_unit = str(need["energy_unit"].iloc[0])
 table = table.round({"energy_per_day": 0})
 table.columns = ["province", f"{label} (vehicles)", f"energy ({energy_unit})", f"need ({unit})",

@@ -189,3 +189,21 @@ def test_library_does_not_import_streamlit():
             "mobility_plan.explore, mobility_plan.uploads, mobility_plan.sweep; print('streamlit' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_overview_of_the_backcast_sets_the_target_against_registrations(shared_data):
+    """korea_2022_backcast has no curve (its target year is registered): the registered stock, the target, the need."""
+    at = AppTest.from_file(str(APP), default_timeout=300).run()
+    at.sidebar.selectbox(key="scenario").set_value("korea_2022_backcast")
+    at.sidebar.select_slider(key="year").set_value(2022).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("looks back" in info.value for info in at.info)
+    metrics = _metrics(at)
+    assert metrics["Registered fleet 2022 (vehicles)"] == "389,855"
+    assert metrics["Target 2022 (vehicles)"] == "430,000"
+    assert any(label.startswith("Need in 2022 (public chargers)") for label in metrics)
+    assert len(at.get("vega_lite_chart")) == 1 and len(at.dataframe[0].value) == 17
+    at.sidebar.select_slider(key="year").set_value(2027).run()
+    assert not at.exception and not at.error
+    assert any("No fleet for 2027" in info.value for info in at.info)
+    assert len(at.get("vega_lite_chart")) == 1 and not at.dataframe
