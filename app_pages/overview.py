@@ -39,16 +39,20 @@ if need is not None:
                    delta=f"deficit {need['deficit'].sum():,.0f}" if need["deficit"].notna().any() else None,
                    delta_color="inverse")
 
-st.subheader(f"{label}: registered stock, scenario curve and targets (vehicles)")
 lines = series.assign(series=series["kind"].map({"actual": "registered", "projected": "scenario curve"}))
-colors = alt.Scale(domain=["registered", "scenario curve", "target"], range=["#1f77b4", "#7fb8e8", "crimson"])
+names = [name for name in ("registered", "scenario curve") if (lines["series"] == name).any()] + ["target"]
+st.subheader(f"{label}: {', '.join(names[:-1]).replace('registered', 'registered stock')} and targets (vehicles)")
+palette = {"registered": "#1f77b4", "scenario curve": "#7fb8e8", "target": "crimson"}
+colors = alt.Scale(domain=names, range=[palette[name] for name in names])
+years = alt.X("year:Q", title="year", scale=alt.Scale(domain=[2014, 2030]), axis=alt.Axis(format="d", tickMinStep=1))
 chart = alt.Chart(lines).mark_line(point=True).encode(
-    x=alt.X("year:O", title="year"), y=alt.Y("stock_vehicles:Q", title="vehicles"),
+    x=years, y=alt.Y("stock_vehicles:Q", title="vehicles"),
     color=alt.Color("series:N", title="series", scale=colors),
     tooltip=[alt.Tooltip("year:O"), alt.Tooltip("stock_vehicles:Q", format=",.0f", title="vehicles")])
 stars = alt.Chart(marks.assign(series="target")).mark_point(shape="diamond", size=160, filled=True).encode(
-    x="year:O", y="value:Q", color=alt.Color("series:N", scale=colors), tooltip=[alt.Tooltip("year:O"), alt.Tooltip("value:Q", format=",.0f", title="target (vehicles)"),
-                                      alt.Tooltip("status:N"), alt.Tooltip("source:N")])
+    x=years, y="value:Q", color=alt.Color("series:N", scale=colors),
+    tooltip=[alt.Tooltip("year:O"), alt.Tooltip("value:Q", format=",.0f", title="target (vehicles)"),
+             alt.Tooltip("status:N"), alt.Tooltip("source:N")])
 st.altair_chart(chart + stars, width="stretch")
 st.caption("Diamonds: policy targets (data/targets.csv, each with its source). Registered stock: Ministry of Land, "
            "Infrastructure and Transport" + ("; the scenario curve is a logistic fit bent through the target."
