@@ -3,9 +3,12 @@
 Run with ``make app`` or ``streamlit run app.py``.
 """
 
+import logging
+
 import streamlit as st
 
 from app_pages._shared import YEARS, scenario, scenario_names
+from mobility_plan import MobilityPlanError
 
 st.set_page_config(page_title="mobility_plan", page_icon=":material/bolt:", layout="wide")
 
@@ -29,4 +32,12 @@ with st.sidebar:
     st.caption(chosen.description)
     st.caption("mobility_plan — EV charging and hydrogen refuelling planner for South Korea")
 
-navigation.run()
+try:
+    navigation.run()
+except MobilityPlanError as exc:  # a refusal a page did not catch: still a clear message, never a traceback
+    st.error(str(exc), icon=":material/error:")
+except Exception as exc:  # noqa: BLE001 - last resort: the traceback goes to the server log, not the page
+    logging.getLogger("mobility_plan.app").exception("page %s failed", navigation.title)
+    st.error(f"Unexpected error on this page ({type(exc).__name__}: {str(exc)[:300]}). This is a bug in "
+             "mobility_plan: please report it with the scenario, the year and the page's settings; the server log "
+             "holds the details.", icon=":material/bug_report:")

@@ -42,6 +42,57 @@ def projection(vehicle: str, target: float, target_year: int) -> pd.DataFrame:
 
 
 @st.cache_data
+def last_registered_year(vehicle: str) -> int:
+    return int(fleet.actual_stock(vehicle).index.max())
+
+
+@st.cache_data
+def registered(vehicle: str) -> pd.DataFrame:
+    """The registered national stock in the columns of :func:`projection` (``kind`` is ``actual``)."""
+    stock = fleet.actual_stock(vehicle)
+    return pd.DataFrame({"year": stock.index.astype("int64"), "stock_vehicles": stock.to_numpy(), "kind": "actual"})
+
+
+def fleet_series(chosen: Any) -> pd.DataFrame:
+    """The national stock a page shows for a scenario: registered years, then its curve bent through the target.
+
+    A scenario whose target year is already registered (a backcast) has no curve: the
+    registered years only, and a note on the page saying so.
+    """
+    target = chosen.fleet
+    last = last_registered_year(target.vehicle)
+    if target.target_year <= last:
+        st.info(f"Scenario {chosen.name} looks back: its target ({target.target_vehicles:,.0f} vehicles by "
+                f"{target.target_year}) is set against what was registered (known up to {last}), so there is no "
+                "scenario curve; years after that have no fleet here.", icon=":material/history:")
+        return registered(target.vehicle)
+    return guarded(projection, target.vehicle, target.target_vehicles, target.target_year,
+                   fix="check the scenario's [fleet] table (target_vehicles, target_year, model)")
+
+
+def fleet_in(series: pd.DataFrame, year: int, chosen: Any) -> float:
+    """The national fleet of ``year`` in ``series``; a note and the end of the page when it has none."""
+    row = series.loc[series["year"] == year, "stock_vehicles"]
+    if row.empty:
+        no_fleet(chosen, year, int(series["year"].max()))
+    return float(row.iloc[0])
+
+
+def no_fleet(chosen: Any, year: int, last: int) -> None:
+    """Say that ``chosen`` has no fleet in ``year`` and what to do, then end the page."""
+    st.info(f"No fleet for {year} in scenario {chosen.name}: choose a year up to {last} with the Year slider, "
+            "or a forward-looking scenario in the sidebar.", icon=":material/info:")
+    st.stop()
+
+
+@st.cache_data(show_spinner="Allocating the fleet and its need…", max_entries=64)
+def need_table(vehicle: str, national: float, year: int, level: str) -> pd.DataFrame:
+    """Need per region without polygons; a year before the last registration is a look back (``backcast``)."""
+    return demand.infrastructure_need(vehicle, national, year=year, level=level,
+                                      backcast=year < last_registered_year(vehicle))
+
+
+@st.cache_data
 def targets() -> pd.DataFrame:
     return fleet.load_targets()
 
@@ -96,11 +147,25 @@ def show_map(deck: Any, legend: str, *, caption: str = "", key: str | None = Non
         st.caption(caption)
 
 
-def guarded(function, *args, **kwargs):
-    """Call the library; a planning error becomes a message on the page, not a stack trace."""
+def guarded(function, *args, fix: str = "", stop: bool = True, **kwargs):
+    """Call the library; a planning error becomes a message on the page, not a stack trace.
+
+    ``fix`` adds what the app's user can do (the library's own message speaks to a
+    programmer); with ``stop=False`` the rest of the page still runs and ``None`` is returned.
+    """
     try:
         return function(*args, **kwargs)
     except MobilityPlanError as exc:
-        st.error(str(exc))
-        st.stop()
+        st.error(f"{exc}\n\n**What to do:** {fix}" if fix else str(exc), icon=":material/error:")
+        if stop:
+            st.stop()
+        return None
 
+
+def year_fix(vehicle: str, year: int) -> str:
+    """What the user can do when the library refuses ``year`` (empty when the year is not the cause)."""
+    last = last_registered_year(vehicle)
+    if year >= last:
+        return ""
+    return (f"choose a year from {last} on with the Year slider in the sidebar (registrations are known up to "
+            f"{last}; this view looks forward from there)")

@@ -30,13 +30,15 @@ with st.expander("Upload your own demand layer or candidate sites (GeoJSON / Geo
 
 demand_layer = candidates = None
 if demand_file is not None:
-    demand_layer = shared.guarded(read_upload, demand_file.getvalue(), demand_file.name, geometry="any",
-                                  weight_column="weight")
-    st.success(f"Demand layer {demand_file.name}: {len(demand_layer)} features, total weight "
-               f"{demand_layer['weight'].sum():,.0f}")
+    upload = shared.guarded(read_upload, demand_file.getvalue(), demand_file.name, geometry="any",
+                            weight_column="weight")
+    demand_layer = upload.frame
+    st.success(f"Demand layer {upload.filename}: {len(demand_layer)} features, total weight "
+               f"{demand_layer['weight'].sum():,.0f}; {upload.crs_note}")
 if sites_file is not None:
-    candidates = shared.guarded(read_upload, sites_file.getvalue(), sites_file.name, geometry="points")
-    st.success(f"Candidate sites {sites_file.name}: {len(candidates)} points")
+    upload = shared.guarded(read_upload, sites_file.getvalue(), sites_file.name, geometry="points")
+    candidates = upload.frame
+    st.success(f"Candidate sites {upload.filename}: {len(candidates)} points; {upload.crs_note}")
 
 if demand_layer is None and candidates is None:
     city = shared.city(network_key, "11", 400)

@@ -10,13 +10,12 @@ vehicle = scenario.fleet.vehicle
 label = {"ev": "EVs", "fcev": "fuel-cell cars"}[vehicle]
 st.title("Fleet & demand")
 
-series = shared.projection(vehicle, scenario.fleet.target_vehicles, scenario.fleet.target_year).set_index("year")
-national = float(series.loc[year, "stock_vehicles"])
+national = shared.fleet_in(shared.fleet_series(scenario), year, scenario)
 left, right = st.columns(2)
 level = left.radio("Regions", ["sido", "sigungu", "adm3"], horizontal=True, key="fleet_level",
                    format_func={"sido": "provinces (17)", "sigungu": "districts (229)", "adm3": "census areas (3,501)"}.get)
 tolerance = {"sido": 1000.0, "sigungu": 300.0, "adm3": 120.0}[level]
-frame = shared.need_layer(vehicle, national, year, level, tolerance)
+frame = shared.guarded(shared.need_layer, vehicle, national, year, level, tolerance, fix=shared.year_fix(vehicle, year))
 energy_unit, need_unit = str(frame["energy_unit"].iloc[0]), str(frame["need_unit"].iloc[0])
 metrics = {"vehicles": f"{label} (vehicles)", "energy_per_day": f"energy ({energy_unit})",
            "need": f"need ({need_unit})", "existing": f"existing ({need_unit})", "deficit": f"deficit ({need_unit})"}

@@ -17,53 +17,70 @@ scenario, year = shared.current()
 vehicle = scenario.fleet.vehicle
 label = {"ev": "EVs", "fcev": "fuel-cell cars"}[vehicle]
 st.title("Overview")
-st.caption(f"Scenario **{scenario.name}** · {label} · target {scenario.fleet.target_vehicles:,.0f} vehicles by "
-           f"{scenario.fleet.target_year} · data directory `{data.data_dir()}`")
+st.caption(f"Scenario **{scenario.name}** · year {year} · {label} · target {scenario.fleet.target_vehicles:,.0f} "
+           f"vehicles by {scenario.fleet.target_year} · data directory `{data.data_dir()}`")
 
-series = shared.projection(vehicle, scenario.fleet.target_vehicles, scenario.fleet.target_year)
+series = shared.fleet_series(scenario)
 series = series[series["year"].between(2014, 2030)]
 marks = shared.targets()
 marks = marks[(marks["item"] == f"{vehicle}_stock") & marks["year"].between(2014, 2030)]
 actual = series[series["kind"] == "actual"]
-at_year = series.loc[series["year"] == year, "stock_vehicles"]
 last_actual = actual.iloc[-1]
+at_year = series.loc[series["year"] == year]
 cols = st.columns(4)
 cols[0].metric(f"Registered, end {int(last_actual['year'])} (vehicles)", f"{last_actual['stock_vehicles']:,.0f}")
-cols[1].metric(f"Scenario fleet {year} (vehicles)", f"{float(at_year.iloc[0]):,.0f}")
 cols[2].metric(f"Target {scenario.fleet.target_year} (vehicles)", f"{scenario.fleet.target_vehicles:,.0f}")
-need = shared.need_layer(vehicle, float(at_year.iloc[0]), year, "sido", 500.0)
-unit = str(need["need_unit"].iloc[0])
-cols[3].metric(f"Need in {year} ({unit})", f"{need['need'].sum():,.0f}",
-               delta=f"deficit {need['deficit'].sum():,.0f}" if need["deficit"].notna().any() else None,
-               delta_color="inverse")
+need = None
+if at_year.empty:
+    cols[1].metric(f"Scenario fleet {year} (vehicles)", "—", help="no scenario curve for this year")
+else:
+    national = float(at_year["stock_vehicles"].iloc[0])
+    kind = "Registered" if at_year["kind"].iloc[0] == "actual" else "Scenario"
+    cols[1].metric(f"{kind} fleet {year} (vehicles)", f"{national:,.0f}")
+    need = shared.guarded(shared.need_table, vehicle, national, year, "sido", fix=shared.year_fix(vehicle, year),
+                          stop=False)
+if need is not None:
+    unit = str(need["need_unit"].iloc[0])
+    cols[3].metric(f"Need in {year} ({unit})", f"{need['need'].sum():,.0f}",
+                   delta=f"deficit {need['deficit'].sum():,.0f}" if need["deficit"].notna().any() else None,
+                   delta_color="inverse")
 
-st.subheader(f"{label}: registered stock, scenario curve and targets (vehicles)")
 lines = series.assign(series=series["kind"].map({"actual": "registered", "projected": "scenario curve"}))
-colors = alt.Scale(domain=["registered", "scenario curve", "target", "ensemble band"],
-                   range=["#1f77b4", "#7fb8e8", "crimson", "#f2b36b"])
+names = [name for name in ("registered", "scenario curve") if (lines["series"] == name).any()] + ["target",
+                                                                                           "ensemble band"]
+st.subheader(f"{label}: {', '.join(names[:-2]).replace('registered', 'registered stock')}, targets and the "
+             "ensemble band (vehicles)")
+palette = {"registered": "#1f77b4", "scenario curve": "#7fb8e8", "target": "crimson", "ensemble band": "#f2b36b"}
+colors = alt.Scale(domain=names, range=[palette[name] for name in names])
+years = alt.X("year:Q", title="year", scale=alt.Scale(domain=[2014, 2030]), axis=alt.Axis(format="d", tickMinStep=1))
 band = ensemble_band(vehicle)
-band = band[band["kind"] == "projected"].assign(series="ensemble band")
+band = band[(band["kind"] == "projected") & band["year"].between(2014, 2030)].assign(series="ensemble band")
 area = alt.Chart(band).mark_area(opacity=0.3).encode(
-    x="year:O", y="stock_low_vehicles:Q", y2="stock_high_vehicles:Q", color=alt.Color("series:N", scale=colors),
+    x=years, y="stock_low_vehicles:Q", y2="stock_high_vehicles:Q", color=alt.Color("series:N", scale=colors),
     tooltip=[alt.Tooltip("year:O"), alt.Tooltip("stock_low_vehicles:Q", format=",.0f", title="low (vehicles)"),
              alt.Tooltip("stock_vehicles:Q", format=",.0f", title="ensemble central (vehicles)"),
              alt.Tooltip("stock_high_vehicles:Q", format=",.0f", title="high (vehicles)")])
 chart = alt.Chart(lines).mark_line(point=True).encode(
-    x=alt.X("year:O", title="year"), y=alt.Y("stock_vehicles:Q", title="vehicles"),
+    x=years, y=alt.Y("stock_vehicles:Q", title="vehicles"),
     color=alt.Color("series:N", title="series", scale=colors),
     tooltip=[alt.Tooltip("year:O"), alt.Tooltip("stock_vehicles:Q", format=",.0f", title="vehicles")])
 stars = alt.Chart(marks.assign(series="target")).mark_point(shape="diamond", size=160, filled=True).encode(
-    x="year:O", y="value:Q", color=alt.Color("series:N", scale=colors), tooltip=[alt.Tooltip("year:O"), alt.Tooltip("value:Q", format=",.0f", title="target (vehicles)"),
-                                      alt.Tooltip("status:N"), alt.Tooltip("source:N")])
+    x=years, y="value:Q", color=alt.Color("series:N", scale=colors),
+    tooltip=[alt.Tooltip("year:O"), alt.Tooltip("value:Q", format=",.0f", title="target (vehicles)"),
+             alt.Tooltip("status:N"), alt.Tooltip("source:N")])
 st.altair_chart(area + chart + stars, width="stretch")
 st.caption("Diamonds: policy targets (data/targets.csv, each with its source). Registered stock: Ministry of Land, "
-           "Infrastructure and Transport; the scenario curve is a logistic fit bent through the target. Shaded: the "
-           "band of the fleet ensemble (lowest to highest of its models, from the last registered year; see the "
-           "Validation page for its 2021-2024 hold-out).")
+           "Infrastructure and Transport" + ("; the scenario curve is a logistic fit bent through the target."
+                                             if (series["kind"] == "projected").any() else ".")
+           + " Shaded: the band of the fleet ensemble (lowest to highest of its models, from the last registered "
+           "year; see the Validation page for its 2021-2024 hold-out).")
 
+if need is None:
+    if at_year.empty:
+        shared.no_fleet(scenario, year, int(series["year"].max()))
+    st.stop()
 st.subheader(f"{year} by province")
-table = pd.DataFrame(need.drop(columns="geometry"))[["region_en", "vehicles", "energy_per_day", "need", "existing",
-                                                     "deficit"]]
+table = pd.DataFrame(need)[["region_en", "vehicles", "energy_per_day", "need", "existing", "deficit"]]
 energy_unit = str(need["energy_unit"].iloc[0])
 table = table.round({"energy_per_day": 0})
 table.columns = ["province", f"{label} (vehicles)", f"energy ({energy_unit})", f"need ({unit})",

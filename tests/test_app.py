@@ -8,7 +8,11 @@ import pytest
 
 from streamlit.testing.v1 import AppTest
 
-APP = Path(__file__).resolve().parents[1] / "app.py"
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "app.py"
+#: Every page file (the app's navigation must list them all) and every shipped scenario.
+PAGES = sorted(p.stem for p in (ROOT / "app_pages").glob("*.py") if not p.stem.startswith("_"))
+SCENARIOS = sorted(p.stem for p in (ROOT / "data" / "scenarios").glob("*.toml"))
 
 
 @pytest.fixture(autouse=True)
@@ -131,6 +135,53 @@ def test_export_page_offers_the_layouts(shared_data):
     assert any(label.startswith("city sites") for label in labels)
 
 
+def _slider_years() -> list[int]:
+    from app_pages._shared import YEARS
+
+    return list(YEARS)
+
+
+def _matrix_years() -> list[int]:
+    """Both ends of the Year slider, the year before the last registration (2024) and the middle."""
+    years = _slider_years()
+    return sorted({years[0], years[min(2, len(years) - 1)], years[len(years) // 2], years[-1]})
+
+
+def test_the_matrix_covers_every_page_and_the_real_slider(shared_data):
+    at = AppTest.from_file(str(APP), default_timeout=300).run()
+    assert not at.exception, [e.value for e in at.exception]
+    slider = at.sidebar.select_slider(key="year")
+    assert [int(option) for option in slider.options] == _slider_years()
+    assert sorted(at.sidebar.selectbox(key="scenario").options) == SCENARIOS
+    navigation = (ROOT / "app.py").read_text(encoding="utf-8")
+    assert PAGES and all(f'"app_pages/{page}.py"' in navigation for page in PAGES)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", SCENARIOS)
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_for_every_scenario_and_year_shows_no_traceback(page, scenario, shared_data):
+    """The sidebar's scenario and every tested year on one page, as a user moving the slider.
+
+    A page may refuse (an ``st.error``), but only with what to do; it never raises and never
+    falls through to app.py's last-resort "Unexpected error" message.
+    """
+    at = AppTest.from_file(str(APP), default_timeout=600).run()  # the sidebar exists once the app has run
+    at.sidebar.selectbox(key="scenario").set_value(scenario)
+    at.switch_page(f"app_pages/{page}.py")  # so that the page never runs for the default scenario
+    for year in _matrix_years():
+        at.sidebar.select_slider(key="year").set_value(year).run()
+        where = f"{page} / {scenario} / {year}"
+        assert not at.exception, f"{where}: {[e.value for e in at.exception]}"
+        assert at.title and at.title[0].value, f"{where}: the page shows no title"
+        for error in at.error:
+            assert "Unexpected error" not in error.value, f"{where}: {error.value}"
+            assert "What to do:" in error.value, f"{where}: a refusal without what to do: {error.value}"
+        ended_with_a_note = any(note.value.startswith(f"No fleet for {year}") for note in at.info)
+        if not at.error and not ended_with_a_note:  # a page that ran to its end shows its figures or its map
+            assert at.metric or at.get("deck_gl_json_chart") or at.dataframe or at.get("download_button"), where
+
+
 def test_library_does_not_import_streamlit():
     import subprocess
     import sys
@@ -139,3 +190,21 @@ def test_library_does_not_import_streamlit():
             "mobility_plan.explore, mobility_plan.uploads, mobility_plan.sweep; print('streamlit' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_overview_of_the_backcast_sets_the_target_against_registrations(shared_data):
+    """korea_2022_backcast has no curve (its target year is registered): the registered stock, the target, the need."""
+    at = AppTest.from_file(str(APP), default_timeout=300).run()
+    at.sidebar.selectbox(key="scenario").set_value("korea_2022_backcast")
+    at.sidebar.select_slider(key="year").set_value(2022).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("looks back" in info.value for info in at.info)
+    metrics = _metrics(at)
+    assert metrics["Registered fleet 2022 (vehicles)"] == "389,855"
+    assert metrics["Target 2022 (vehicles)"] == "430,000"
+    assert any(label.startswith("Need in 2022 (public chargers)") for label in metrics)
+    assert len(at.get("vega_lite_chart")) == 1 and len(at.dataframe[0].value) == 17
+    at.sidebar.select_slider(key="year").set_value(2027).run()
+    assert not at.exception and not at.error
+    assert any("No fleet for 2027" in info.value for info in at.info)
+    assert len(at.get("vega_lite_chart")) == 1 and not at.dataframe
