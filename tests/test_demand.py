@@ -311,3 +311,12 @@ def test_bad_charger_ratio_table_and_bad_month_are_named(tmp_path, monkeypatch):
     assert demand.charger_ratios(2030).fast_chargers_per_ev == pytest.approx(0.0293)
     with pytest.raises(ValidationError, match="information_before must be a month like '2022-12'"):
         demand.provincial_shares(2022, information_before="last winter")
+
+
+def test_need_map_of_a_past_year_is_a_look_back(shared_data):
+    # the app's Fleet & demand page maps past years: need_map looks back by itself before the last registered year
+    frame = demand.need_map("ev", 389_855, year=2022, level="sido")
+    assert len(frame) == 17 and int(frame["vehicles"].sum()) == 389_855
+    assert frame.geometry.notna().all() and (frame["need"] > 0).all()
+    with pytest.raises(ValidationError, match="backcast=True"):
+        demand.need_map("ev", 389_855, year=2022, level="sido", backcast=False)

@@ -874,9 +874,16 @@ def need_by_year(
 
 
 def need_map(vehicle: str, national_vehicles: float, *, year: int, level: str = "sido",
-             parameters: DemandParameters | None = None) -> gpd.GeoDataFrame:
-    """:func:`infrastructure_need` on the region polygons (EPSG:5179), ready for choropleths."""
-    table = infrastructure_need(vehicle, national_vehicles, year=year, level=level, parameters=parameters)
+             parameters: DemandParameters | None = None, backcast: bool | None = None) -> gpd.GeoDataFrame:
+    """:func:`infrastructure_need` on the region polygons (EPSG:5179), ready for choropleths.
+
+    ``backcast=None`` (the default) looks back whenever ``year`` is before the last registered
+    year: a map of a past year is a question about what was built, not a plan.
+    """
+    if backcast is None:
+        backcast = year < int(actual_stock(vehicle).index.max())
+    table = infrastructure_need(vehicle, national_vehicles, year=year, level=level, parameters=parameters,
+                                backcast=backcast)
     polygons = census.load_census_level(level)[[_CODE[level], "geometry"]].rename(columns={_CODE[level]: "code"})
     return gpd.GeoDataFrame(table.merge(polygons, on="code", how="left"), geometry="geometry", crs=polygons.crs)
 
