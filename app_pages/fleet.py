@@ -1,5 +1,6 @@
 """Fleet & demand: choropleths of vehicles, energy, need, existing supply and deficit by sido / sigungu / ADM3."""
 
+import pandas as pd
 import streamlit as st
 
 from app_pages import _shared as shared
@@ -27,8 +28,11 @@ colors, legend = maps.color_bins(frame[metric].to_numpy(dtype=float), palette="Y
 frame = frame.assign(vehicles_txt=frame["vehicles"].map("{:,.0f}".format),
                      energy_txt=frame["energy_per_day"].map("{:,.0f}".format),
                      need_txt=frame["need"].map("{:,.0f}".format),
-                     existing_txt=frame["existing"].map(lambda v: "n/a" if v != v else f"{v:,.0f}"),
-                     deficit_txt=frame["deficit"].map(lambda v: "n/a" if v != v else f"{v:,.0f}"))
+                     existing_txt=frame["existing"].map(lambda v: "n/a" if pd.isna(v) else f"{v:,.0f}"),
+                     deficit_txt=frame["deficit"].map(lambda v: "n/a" if pd.isna(v) else f"{v:,.0f}"))
+if metric in ("existing", "deficit") and frame[metric].isna().all():
+    st.info("Existing chargers are known by district (sigungu) and province only: the national charger list has "
+            "no coordinates. Choose the district or province level to see existing supply and deficit.")
 layer = maps.choropleth_layer(frame, colors, columns=["region", "region_en", "code", "vehicles_txt", "energy_txt",
                                                         "need_txt", "existing_txt", "deficit_txt"])
 bounds = frame.total_bounds

@@ -82,6 +82,21 @@ def test_fleet_page_choropleth_with_legend_and_levels(shared_data):
     assert any("deficit (stations)" in body for body in _legends(at))
 
 
+@pytest.mark.slow
+def test_fleet_page_of_an_ev_scenario_at_census_areas_for_every_layer(shared_data):
+    # census areas have no existing chargers (the charger list stops at the sigungu): the page says so, no error
+    at = _page("fleet")
+    at.sidebar.selectbox(key="scenario").set_value("seoul_central_ev").run()
+    at.radio(key="fleet_level").set_value("adm3").run()
+    assert not at.exception, [e.value for e in at.exception]
+    for metric in ("vehicles", "need", "existing", "deficit"):
+        at.selectbox(key="fleet_metric").set_value(metric).run()
+        assert not at.exception, (metric, [e.value for e in at.exception])
+        assert not at.error, (metric, [e.value for e in at.error])
+        if metric in ("existing", "deficit"):
+            assert any("sigungu" in info.value for info in at.info)
+
+
 def test_city_page_resolves_when_controls_change(shared_data):
     at = _page("city")
     assert len(_decks(at)) == 1 and any("proposed site" in body for body in _legends(at))

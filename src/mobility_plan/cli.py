@@ -505,7 +505,7 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .validate import checks_frame, run_checks
+    from .validate import checks_frame, goals_met, run_checks
 
     rows = run_checks(args.only, progress=not args.json)
     frame = checks_frame(rows)
@@ -526,7 +526,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         print("\nnotes:")
         for _, row in notes.iterrows():
             print(f"  {row['measure']}: {row['note']}")
-    print(f"\n{int(frame['met'].sum())} of {len(frame)} goals met")
+    met, total = goals_met(rows)
+    calibrations = len(rows) - total
+    print(f"\n{met} of {total} hold-out goals met" + (f" ({calibrations} calibration row(s) shown, not counted)"
+                                                      if calibrations else ""))
     return 0
 
 

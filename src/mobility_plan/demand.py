@@ -821,11 +821,9 @@ def infrastructure_need(
         table["fast_need"] = np.ceil(table["vehicles"] * p.fast_chargers_per_ev - 1e-9).astype("int64")
         table["need"] = table["public_slow_need"] + table["fast_need"]
         table["need_unit"] = "public chargers"
-        if level == "adm3":
-            table["existing_slow"] = pd.NA
-            table["existing_fast"] = pd.NA
-            table["existing"] = pd.NA
-            table["deficit"] = pd.NA
+        if level == "adm3":  # the charger list has addresses down to the sigungu only: no supply per census area
+            for column in ("existing_slow", "existing_fast", "existing", "deficit"):
+                table[column] = np.nan
         else:
             supply = existing_chargers(level).set_index("code")
             table["existing_slow"] = table["code"].map(supply["existing_slow"]).fillna(0).astype("int64")

@@ -58,7 +58,9 @@ def holdout_series(vehicle: str, model: str) -> tuple[pd.DataFrame, float, float
         if forecast.selected is not None:
             scores = ", ".join(f"{name} {value:.0f} %" for name, value in forecast.rolling_origin_error_pct.items())
             note += (f"; chose {forecast.selected} by rolling origins before 2020 (mean |log error| {scores}; "
-                     "ties go to the simpler model); band = its largest rolling-origin error per horizon")
+                     "ties go to the simpler model); band = its largest rolling-origin error per horizon. "
+                     "Caution: this selection rule was written after the other rows' hold-out figures had been "
+                     "seen; on years before 2021 the two target paths tie, and the tie-break decides this row")
         if model in ("target_path_realised", "ensemble"):
             record = forecast.realisation
             if record.target_year is not None:

@@ -724,7 +724,9 @@ def hydrogen_checks() -> list[Check]:
     inner = backcast.inner_table.sort_values("min_margin", ascending=False)
     kinds = result.proposed["kind"].value_counts()
     note = (f"met = above the demand-weighted random p{q:g}; {result.n_kept} stations open by "
-            f"end-{result.kept_until_year} kept at their real coordinates (none dropped); {result.n_new} new sited "
+            f"end-{result.kept_until_year} and still listed in 2024-10 kept at their real coordinates (none dropped "
+            "by snapping; stations closed since are absent from the list, a survivorship bias shared by the kept "
+            f"and the real sets); {result.n_new} new sited "
             f"({int(kinds.get('adm3', 0))} at ADM3 points, {int(kinds.get('rest_area', 0))} at rest areas, "
             f"{int((result.proposed['by'] == 'flow').sum())} of them by flow) vs the {result.n_new} really built "
             f"{hold_out}; demand = ADM3 "

@@ -18,7 +18,11 @@ import pandas as pd
 
 from ._errors import ValidationError
 
-__all__ = ["Check", "register_provider", "providers", "run_checks", "checks_frame"]
+__all__ = ["Check", "CHECK_KINDS", "goals_met", "register_provider", "providers", "run_checks", "checks_frame"]
+
+
+#: What a row of the validation table is: a true hold-out, or a calibration shown for transparency.
+CHECK_KINDS = ("holdout", "calibration")
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,10 @@ class Check:
         True when larger figures are better (correlations, hit shares).
     note : str
         Anything a reader needs to interpret the row (hold-out years, sample sizes, why a goal is missed).
+    kind : str
+        ``"holdout"`` (a prediction checked on data it never saw) or ``"calibration"`` (a figure fitted
+        on the same data it is compared with: it shows the fit carries, it proves nothing about forecasts).
+        Only hold-outs count towards :func:`goals_met`.
     """
 
     area: str
@@ -62,7 +70,12 @@ class Check:
     goal_value: float
     higher_is_better: bool = False
     note: str = ""
+    kind: str = "holdout"
     details: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in CHECK_KINDS:
+            raise ValidationError(f"Check.kind must be one of {CHECK_KINDS}, got {self.kind!r}")
 
     @property
     def met(self) -> bool:
@@ -94,6 +107,12 @@ class Check:
         return record
 
 
+def goals_met(rows: list[Check]) -> tuple[int, int]:
+    """(met, total) over the hold-out rows; calibrations are shown but never counted as goals met."""
+    holdouts = [row for row in rows if row.kind == "holdout"]
+    return sum(row.met for row in holdouts), len(holdouts)
+
+
 Provider = Callable[[], list[Check]]
 _PROVIDERS: dict[str, Provider] = {}
 
@@ -108,6 +127,10 @@ def register_provider(name: str) -> Callable[[Provider], Provider]:
     """
 
     def wrap(func: Provider) -> Provider:
+        known = _PROVIDERS.get(name)
+        if known is not None and known.__qualname__ != func.__qualname__:
+            raise ValidationError(f"a validation provider named {name!r} is already registered ({known.__module__}."
+                                  f"{known.__qualname__}); choose another name")
         _PROVIDERS[name] = func
         return func
 
@@ -166,6 +189,6 @@ def run_checks(only: list[str] | None = None, *, progress: bool = False) -> list
 def checks_frame(rows: list[Check]) -> pd.DataFrame:
     """The rows as a table with the columns the CLI, the report and the app show."""
     records = [row.to_record() for row in rows]
-    columns = ["area", "measure", "unit", "model", "model_value", "baseline", "baseline_value", "goal", "met",
+    columns = ["area", "kind", "measure", "unit", "model", "model_value", "baseline", "baseline_value", "goal", "met",
                "beats_baseline", "note"]
     return pd.DataFrame.from_records(records, columns=columns)
