@@ -398,7 +398,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
-    from .plan import resolve_scenario, run_plan
+    from .plan import describe_unreachable, resolve_scenario, run_plan
     from .scenario import load_scenario, shipped_scenarios
 
     names = ([p.stem for p in shipped_scenarios()] if args.scenario == ["all"] else args.scenario)
@@ -415,6 +415,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         for name, kpis in result.summary["layers"].items():
             shown = {k: v for k, v in kpis.items() if k.endswith("_by_year") or k.endswith("_total")}
             print(f"  {name}: {json.dumps(shown, ensure_ascii=False)}")
+            unreachable = describe_unreachable(kpis.get("unreachable_demand", {}), kpis.get("demand_unit", ""))
+            if unreachable:
+                print(f"  {name}: {unreachable}")
     return 0
 
 
