@@ -341,11 +341,23 @@ def _load_npz(path: str) -> dict[str, np.ndarray]:
     return content
 
 
+def _unreachable_rows(cost: np.ndarray, weights: np.ndarray | None) -> dict[str, Any]:
+    """Demand rows of a cost matrix with no finite cost to any site: count, share of weight, first rows."""
+    matrix = np.asarray(cost, dtype=float)
+    w = np.ones(matrix.shape[0]) if weights is None else np.asarray(weights, dtype=float)
+    rows = np.flatnonzero(~np.isfinite(matrix).any(axis=1))
+    total = float(w.sum())
+    return {"count": len(rows), "rows": int(matrix.shape[0]),
+            "share_pct": round(100 * float(w[rows].sum()) / total, 2) if total else 0.0,
+            "where": rows[:20].tolist()}
+
+
 def _cmd_solve(args: argparse.Namespace) -> int:
     from .export import dumps_strict
     from .siting import FRLM, LSCP, MCLP, PCenter, PMedian
 
     limits = {"time_limit_s": args.time_limit, "mip_gap": args.mip_gap}
+    unreachable = None
     if args.model == "frlm":
         from .network import graph_from_expressway, load_expressway_od
 
@@ -376,10 +388,14 @@ def _cmd_solve(args: argparse.Namespace) -> int:
         except MobilityPlanError as exc:
             raise type(exc)(f"--costs {args.costs}: {exc}") from exc
         result = model.solve(**limits)
+        unreachable = _unreachable_rows(cost, weights)
     summary = result.to_dict()
     if args.json:
-        print(dumps_strict({key: summary[key] for key in ("model", "objective", "sites", "seconds", "status", "gap",
-                                                          "gap_note", "best_bound")}))
+        shown = {key: summary[key] for key in ("model", "objective", "sites", "seconds", "status", "gap",
+                                               "gap_note", "best_bound")}
+        if unreachable is not None:
+            shown["unreachable_demand"] = unreachable
+        print(dumps_strict(shown))
         return 0
     gap = f"gap {result.gap:.4%}" if summary["gap"] is not None else f"gap unknown: {result.gap_note}"
     bound = f"best bound {result.best_bound:,.4f}" if summary["best_bound"] is not None else "no bound"
@@ -388,6 +404,9 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     print(f"status    : {result.status} ({gap}, {bound})")
     print(f"sites     : {len(result.sites)}: {', '.join(map(str, result.sites))}")
     print(f"seconds   : {result.seconds:.2f}")
+    if unreachable and unreachable["count"]:
+        print(f"unreachable: {unreachable['count']} of {unreachable['rows']} demand rows reach no site at all "
+              f"({unreachable['share_pct']:.2f} % of the demand weight, never covered; rows {unreachable['where']})")
     if "flow_refuelled_share" in result.details:
         print(f"flow refuelled: {result.details['flow_refuelled_share']:.1%} of {result.details['flow_total']:,.0f}; "
               f"{len(result.details['unrefuellable_pairs'])} OD pair(s) cannot be refuelled at this range")
