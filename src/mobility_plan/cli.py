@@ -163,17 +163,17 @@ def _lonlat(frame: pd.DataFrame, *, what: str, path: Path) -> pd.DataFrame:
                                   "give decimal degrees such as 126.978 / 37.566")
         values[column] = numbers.astype("float64")
     lon, lat = values["lon"], values["lat"]
-    outside = frame.index[(lon.abs() > 180) | (lat.abs() > 90)]
-    if len(outside):
-        shown = ", ".join(f"line {i + 2}: ({lon[i]:g}, {lat[i]:g})" for i in outside[:5])
-        raise ValidationError(f"{what} {path}: {len(outside)} point(s) are not lon/lat degrees ({shown}); "
-                              "the columns must hold EPSG:4326 longitude and latitude, not projected metres")
     swapped = lon.between(*KOREA_LAT_DEG) & lat.between(*KOREA_LON_DEG)
     if swapped.any():
         i = frame.index[swapped][0]
         raise ValidationError(f"{what} {path}: {int(swapped.sum())} point(s) look like lat/lon in the wrong columns "
                               f"(line {i + 2}: lon {lon[i]:g}, lat {lat[i]:g}; Korea lies at lon 124-132, lat 33-39); "
                               "swap the 'lon' and 'lat' column names")
+    outside = frame.index[(lon.abs() > 180) | (lat.abs() > 90)]
+    if len(outside):
+        shown = ", ".join(f"line {i + 2}: ({lon[i]:g}, {lat[i]:g})" for i in outside[:5])
+        raise ValidationError(f"{what} {path}: {len(outside)} point(s) are not lon/lat degrees ({shown}); "
+                              "the columns must hold EPSG:4326 longitude and latitude, not projected metres")
     return pd.DataFrame({"lon": lon, "lat": lat}, index=frame.index)
 
 
