@@ -184,7 +184,7 @@ def test_unreachable_demand_is_reported_and_json_is_strict(run_cli, npz):
     ("", ["is empty"]),
     ("lon,lat\n", ["no rows"]),
     ("x,y\n1,2\n", ["needs a 'node' column"]),
-    ("node\n\n1\n", ["not nodes of the graph"]),
+    ("node\n-99\n", ["not nodes of the graph"]),
 ])
 def test_bad_point_files(run_cli, points, shared_data, tmp_path, content, needles):
     path = points(content)
@@ -243,8 +243,6 @@ def test_disconnected_graph_costs_are_honest(run_cli, graphs, tmp_path):
     assert "2 unreachable pair(s) as inf" in result.stdout
     with np.load(out) as archive:
         assert np.isinf(archive["cost"][0, 1]) and np.isinf(archive["cost"][1, 0])
-    solved = run_cli("solve", "--model", "pmedian", "--costs", str(out), "--p", "1")
-    assert_clear_error(solved, "reach no candidate site")
 
 
 # --------------------------------------------------------------------------- output paths
