@@ -292,3 +292,16 @@ def test_bad_numbers_are_refused_by_the_parser(capsys):
         assert "must be" in err and "Traceback" not in err
     with pytest.raises(ValidationError):
         network.require_input_file(Path("/"), what="--costs")
+
+
+@pytest.mark.parametrize("model_name", ["pmedian", "pcenter"])
+def test_no_infinite_optimum_when_p_sites_cannot_serve_cut_off_demand(model_name):
+    from mobility_plan import InfeasibleError
+    from mobility_plan.siting import PCenter
+
+    cost = np.array([[0.0, np.inf], [np.inf, 0.0]])  # two parts of a network cut off from each other
+    build = PMedian.from_cost_matrix if model_name == "pmedian" else PCenter.from_cost_matrix
+    with pytest.raises(InfeasibleError, match="cut off"):
+        build(cost, p=1).solve()
+    solved = build(cost, p=2).solve()
+    assert solved.objective == 0.0 and solved.status == "optimal"

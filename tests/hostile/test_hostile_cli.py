@@ -243,6 +243,8 @@ def test_disconnected_graph_costs_are_honest(run_cli, graphs, tmp_path):
     assert "2 unreachable pair(s) as inf" in result.stdout
     with np.load(out) as archive:
         assert np.isinf(archive["cost"][0, 1]) and np.isinf(archive["cost"][1, 0])
+    for model in ("pmedian", "pcenter"):  # one site cannot serve both sides: said so, no infinite "optimum"
+        assert_clear_error(run_cli("solve", "--model", model, "--costs", str(out), "--p", "1"), "cut off", "raise p")
 
 
 # --------------------------------------------------------------------------- output paths

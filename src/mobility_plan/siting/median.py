@@ -273,7 +273,7 @@ class PMedian:
         heuristic, _ = teitz_bart(self.cost, self.weights, greedy_pmedian(self.cost, self.weights, self.p,
                                                                          self.existing), locked=self.existing,
                                   time_limit_s=remaining(0.4))
-        if not self.existing.any():
+        if not self.existing.any() and np.isfinite(_objective(self.cost, self.weights, heuristic)):
             # a Lagrangian (LP) bound that meets the heuristic value proves it optimal: no MILP needed
             value = _objective(self.cost, self.weights, heuristic)
             bound = lagrangian_bound(self.cost, self.weights, self.p, upper_bound=value, iterations=200,
@@ -286,6 +286,10 @@ class PMedian:
         problem, y, constant = self._build(heuristic.astype(float))
         outcome = (solver or highs_solver)(problem, time_limit_s=remaining(), mip_gap=mip_gap)
         if outcome.x is None:
+            if not np.isfinite(_objective(self.cost, self.weights, heuristic)):
+                raise InfeasibleError(f"p-median: no {self.p} site(s) found that every demand point can reach "
+                                      f"(solver status {outcome.status}); parts of the network are cut off from "
+                                      "each other: raise p, or drop the demand points on the cut-off parts")
             return self._result(heuristic, start, best_bound=float("nan"), status=outcome.status, model="pmedian")
         open_sites = outcome.x[y] > 0.5
         result = self._result(open_sites, start, best_bound=outcome.best_bound + constant, status=outcome.status,
