@@ -536,7 +536,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     rows = run_checks(args.only, progress=not args.json)
     frame = checks_frame(rows)
     if args.json:
-        print(json.dumps(frame.to_dict(orient="records"), ensure_ascii=False, indent=1, allow_nan=False))
+        from .export import dumps_strict
+
+        print(dumps_strict(frame.to_dict(orient="records"), indent=1))
         return 0
     if frame.empty:
         print("no backtests are registered")

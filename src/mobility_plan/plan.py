@@ -56,6 +56,8 @@ def resolve_scenario(name_or_path: str | Path) -> Path:
     path = Path(name_or_path)
     if path.is_file():
         return path
+    if path.exists():  # a folder, a FIFO or a device: say what it is, not that it is missing
+        network.require_input_file(path, what="scenario file")
     shipped = SCENARIO_DIR / f"{path.name.removesuffix('.toml')}.toml"
     if shipped.is_file():
         return shipped
