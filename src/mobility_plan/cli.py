@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from ._errors import DataSourceError, MobilityPlanError, ValidationError
+from ._errors import MobilityPlanError, ValidationError
 from ._io import atomic_path
 
 __all__ = ["main", "build_parser"]
@@ -433,7 +433,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
               f"outputs in {out.resolve()} ({result.seconds:.1f} s)")
         for name, kpis in result.summary["layers"].items():
             shown = {k: v for k, v in kpis.items() if k.endswith("_by_year") or k.endswith("_total")}
-            print(f"  {name}: {json.dumps(shown, ensure_ascii=False)}")
+            print(f"  {name}: {json.dumps(shown, ensure_ascii=False, allow_nan=False)}")
             unreachable = describe_unreachable(kpis.get("unreachable_demand", {}), kpis.get("demand_unit", ""))
             if unreachable:
                 print(f"  {name}: {unreachable}")
