@@ -145,12 +145,14 @@ def test_p_above_the_candidates(run_cli, npz):
                        "p = 5 exceeds the 2 candidate sites")
 
 
+@pytest.mark.slow
 def test_missing_model_arguments(run_cli, npz):
     path = npz(cost=np.ones((3, 2)))
     assert_clear_error(run_cli("solve", "--model", "mclp", "--costs", str(path), "--p", "1"), "needs --radius")
     assert_clear_error(run_cli("solve", "--model", "pmedian"), "needs --costs")
 
 
+@pytest.mark.slow
 def test_folder_fifo_and_missing_file_as_costs(run_cli, tmp_path):
     folder = tmp_path / "folder"
     folder.mkdir()
@@ -162,6 +164,7 @@ def test_folder_fifo_and_missing_file_as_costs(run_cli, tmp_path):
                        "does not exist")
 
 
+@pytest.mark.slow
 def test_unreachable_demand_is_reported_and_json_is_strict(run_cli, npz):
     path = npz(cost=np.array([[1.0, np.inf], [np.inf, np.inf], [2.0, 1.0]]), weights=np.array([1.0, 1.0, 2.0]))
     result = run_cli("solve", "--model", "mclp", "--costs", str(path), "--p", "1", "--radius", "5", "--json")
@@ -195,6 +198,7 @@ def test_bad_point_files(run_cli, points, shared_data, tmp_path, content, needle
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_folder_and_fifo_as_point_files(run_cli, shared_data, tmp_path, points):
     good = points("node\n1\n2\n")
     fifo = tmp_path / "pipe.csv"
@@ -225,6 +229,7 @@ def test_projected_graph_is_read_honestly(run_cli, graphs):
     assert "5179" in info["crs"]
 
 
+@pytest.mark.slow
 def test_graph_paths_that_are_not_graphs(run_cli, tmp_path, points):
     fifo = tmp_path / "net.graphml"
     os.mkfifo(fifo)
@@ -235,6 +240,7 @@ def test_graph_paths_that_are_not_graphs(run_cli, tmp_path, points):
     assert_clear_error(run_cli("network", "info", str(points("x", name="g.shp"))), "cannot tell the graph format")
 
 
+@pytest.mark.slow
 def test_disconnected_graph_costs_are_honest(run_cli, graphs, tmp_path):
     out = tmp_path / "cut.npz"
     result = run_cli("costs", str(graphs / "cut.graphml"), "--origins", str(graphs / "two_sides.csv"),
