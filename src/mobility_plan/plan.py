@@ -233,8 +233,9 @@ def _mclp_layer(scenario: Scenario, layer: Layer, cache: dict, regions_table: pd
         draw = layer.network
         demand_unit = (f"EVs allocated to the ADM3 areas served ({last_year})" if adm3_need is not None
                        else "households of the ADM3 areas served")
-        demand_names = list(city.demand_codes)
-        unreached_names = list(city.unreached_codes)
+        area_names = regions_table.drop_duplicates("code").set_index("code")["region"].to_dict()
+        demand_names = [f"{c} {area_names.get(c, '')}".strip() for c in city.demand_codes]
+        unreached_names = [f"{c} {area_names.get(c, '')}".strip() for c in city.unreached_codes]
         unreached_weights = np.asarray(city.unreached_weights, dtype=float)
         unreached_reason = ("near the road network but not near its largest connected part (on a part cut off from "
                             "the rest, no road path to any site)")
