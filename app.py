@@ -16,6 +16,7 @@ pages = [
     st.Page("app_pages/hydrogen.py", title="Hydrogen stations (national)", icon=":material/water_drop:", url_path="hydrogen"),
     st.Page("app_pages/compare.py", title="Compare scenarios", icon=":material/compare:", url_path="compare"),
     st.Page("app_pages/export.py", title="Export", icon=":material/download:", url_path="export"),
+    st.Page("app_pages/validation.py", title="Validation", icon=":material/fact_check:", url_path="validation"),
 ]
 navigation = st.navigation(pages)
 

@@ -5,7 +5,13 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _shared as shared
-from mobility_plan import data
+from mobility_plan import data, fleet
+
+
+@st.cache_data(show_spinner="Projecting the fleet band…")
+def ensemble_band(vehicle: str) -> pd.DataFrame:
+    return fleet.project_fleet(vehicle, 2030, model="ensemble")
+
 
 scenario, year = shared.current()
 vehicle = scenario.fleet.vehicle
@@ -33,7 +39,15 @@ cols[3].metric(f"Need in {year} ({unit})", f"{need['need'].sum():,.0f}",
 
 st.subheader(f"{label}: registered stock, scenario curve and targets (vehicles)")
 lines = series.assign(series=series["kind"].map({"actual": "registered", "projected": "scenario curve"}))
-colors = alt.Scale(domain=["registered", "scenario curve", "target"], range=["#1f77b4", "#7fb8e8", "crimson"])
+colors = alt.Scale(domain=["registered", "scenario curve", "target", "ensemble band"],
+                   range=["#1f77b4", "#7fb8e8", "crimson", "#f2b36b"])
+band = ensemble_band(vehicle)
+band = band[band["kind"] == "projected"].assign(series="ensemble band")
+area = alt.Chart(band).mark_area(opacity=0.3).encode(
+    x="year:O", y="stock_low_vehicles:Q", y2="stock_high_vehicles:Q", color=alt.Color("series:N", scale=colors),
+    tooltip=[alt.Tooltip("year:O"), alt.Tooltip("stock_low_vehicles:Q", format=",.0f", title="low (vehicles)"),
+             alt.Tooltip("stock_vehicles:Q", format=",.0f", title="ensemble central (vehicles)"),
+             alt.Tooltip("stock_high_vehicles:Q", format=",.0f", title="high (vehicles)")])
 chart = alt.Chart(lines).mark_line(point=True).encode(
     x=alt.X("year:O", title="year"), y=alt.Y("stock_vehicles:Q", title="vehicles"),
     color=alt.Color("series:N", title="series", scale=colors),
@@ -41,9 +55,11 @@ chart = alt.Chart(lines).mark_line(point=True).encode(
 stars = alt.Chart(marks.assign(series="target")).mark_point(shape="diamond", size=160, filled=True).encode(
     x="year:O", y="value:Q", color=alt.Color("series:N", scale=colors), tooltip=[alt.Tooltip("year:O"), alt.Tooltip("value:Q", format=",.0f", title="target (vehicles)"),
                                       alt.Tooltip("status:N"), alt.Tooltip("source:N")])
-st.altair_chart(chart + stars, width="stretch")
+st.altair_chart(area + chart + stars, width="stretch")
 st.caption("Diamonds: policy targets (data/targets.csv, each with its source). Registered stock: Ministry of Land, "
-           "Infrastructure and Transport; the scenario curve is a logistic fit bent through the target.")
+           "Infrastructure and Transport; the scenario curve is a logistic fit bent through the target. Shaded: the "
+           "band of the fleet ensemble (lowest to highest of its models, from the last registered year; see the "
+           "Validation page for its 2021-2024 hold-out).")
 
 st.subheader(f"{year} by province")
 table = pd.DataFrame(need.drop(columns="geometry"))[["region_en", "vehicles", "energy_per_day", "need", "existing",

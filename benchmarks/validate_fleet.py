@@ -2,13 +2,16 @@
 
 Run:  .venv/bin/python benchmarks/validate_fleet.py
 
-1. Backtest: diffusion curves fitted on the national stock 2014-2020 predict 2021-2024;
-   prints each year's error and the MAPE, next to a naive baseline (the 2018-2020 mean
-   growth factor carried forward) measured in the same run.
+1. Backtest: every fleet model (diffusion curves and the forecasters with a band) fitted on
+   the national stock up to 2020 and the targets published by the end of 2020 predicts
+   2021-2024; prints each year's error and the MAPE next to the naive baseline (the mean
+   2018-2020 growth factor carried forward) measured in the same run. Same rows as
+   ``mobility-plan validate --only fleet`` (mobility_plan.fleet_validation).
 2. Full-history fits 2014-2025: parameters, MAPE and RMSE; parameters stuck on a bound.
 3. Target gap: targets whose year has passed against registered stock.
 4. Erlang-C (M/M/c) against a discrete-event simulation of the same FCFS queue.
 5. Worked example: 850,000 fuel-cell cars in 2030, five largest sido.
+6. Plan years: the ensemble and the rolling-origin selection from 2025 to 2040, with their bands.
 """
 
 from __future__ import annotations
@@ -22,17 +25,7 @@ import numpy as np
 import pandas as pd
 
 from mobility_plan import demand, fleet
-
-
-def naive_growth_backtest(vehicle: str) -> tuple[pd.DataFrame, float]:
-    history = fleet.actual_stock(vehicle)
-    growth = float(np.mean([history[y] / history[y - 1] for y in (2018, 2019, 2020)]))
-    rows = []
-    for year in range(2021, 2025):
-        predicted = history[2020] * growth ** (year - 2020)
-        rows.append((year, history[year], predicted, (predicted - history[year]) / history[year] * 100))
-    table = pd.DataFrame(rows, columns=["year", "actual_vehicles", "predicted_vehicles", "error_pct"])
-    return table, float(table["error_pct"].abs().mean())
+from mobility_plan.fleet_validation import fleet_checks
 
 
 def simulate_mmc(servers: int, arrival_rate_per_h: float, service_time_min: float, *, customers: int = 200_000,
@@ -57,16 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.parse_args(argv)
     start = time.perf_counter()
     pd.set_option("display.width", 160)
-    print("1. Backtest: fit 2014-2020, predict 2021-2024 (MAPE, %)")
-    for vehicle in fleet.VEHICLES:
-        naive_table, naive_mape = naive_growth_backtest(vehicle)
-        print(f"  {vehicle}: naive growth baseline MAPE {naive_mape:6.1f} %")
-        for model in fleet.MODELS:
-            table, mape, fit = fleet.backtest(vehicle, model=model)
-            errors = ", ".join(f"{int(r.year)} {r.error_pct:+.0f}%" for r in table.itertuples())
-            bound = f"; at bound: {', '.join(fit.at_bound)}" if fit.at_bound else ""
-            print(f"  {vehicle}: {model:8s} MAPE {mape:6.1f} % ({errors}); ratio to naive {mape / naive_mape:.2f}"
-                  f"{bound}")
+    print("1. Hold-out: fit to 2020 (stock and targets published by then), predict 2021-2024 (MAPE, %)")
+    for check in fleet_checks():
+        table = check.details["series"]
+        errors = ", ".join(f"{int(r.year)} {r.error_pct:+.0f}%" for r in table.itertuples())
+        inside = ((table["actual_vehicles"] >= table["low_vehicles"] - 0.5)
+                  & (table["actual_vehicles"] <= table["high_vehicles"] + 0.5)).mean()
+        print(f"  {check.details['vehicle']:4s} {check.model:20s} MAPE {check.model_value:7.1f} % "
+              f"(naive {check.baseline_value:7.1f} %, ratio {check.model_value / check.baseline_value:.2f}; goal "
+              f"{check.goal}: {'met' if check.met else 'NOT met'}); {errors}; band holds {inside:.0%}")
     print("\n2. Fits on 2014-2025")
     for vehicle in fleet.VEHICLES:
         history = fleet.actual_stock(vehicle)
@@ -99,6 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  national: {need['energy_per_day'].sum():,.0f} kg/day, {need['need'].sum():,} stations of "
           f"{need['station_capacity_kg_per_day'].iloc[0]:.0f} kg/day, {need['existing'].sum()} existing commercial, "
           f"deficit {need['deficit'].sum():,}")
+    print("\n6. Plan years from 2025 (vehicles: central [low - high])")
+    for vehicle in fleet.VEHICLES:
+        for model in ("ensemble", "selected"):
+            forecast = fleet.forecast_vehicle(vehicle, [2030, 2035, 2040], origin_year=2025, model=model)
+            cells = "; ".join(f"{y}: {c:,.0f} [{lo:,.0f} - {hi:,.0f}]" for y, c, lo, hi in zip(
+                forecast.years, forecast.central_vehicles, forecast.low_vehicles, forecast.high_vehicles))
+            chosen = f" (chose {forecast.selected})" if forecast.selected else ""
+            print(f"  {vehicle:4s} {model}{chosen}: {cells}")
     print(f"\ndone in {time.perf_counter() - start:.1f} s")
     return 0
 

@@ -166,7 +166,7 @@ def test_fleet_cli_table_and_errors(capsys):
     assert main(["fleet", "--vehicle", "ev", "--target", "0", "--year", "2030"]) == 2
     assert "--target must be > 0" in capsys.readouterr().err
     assert main(["fleet", "--vehicle", "ev", "--target", "10", "--year", "2010"]) == 2
-    assert "before the last actual year" in capsys.readouterr().err
+    assert "before the first actual year 2014" in capsys.readouterr().err
 
 
 def test_allocate_to_regions_checks_shares():
@@ -186,3 +186,128 @@ def test_need_by_year_follows_the_target_path():
     assert totals.index.tolist() == [2026, 2028, 2030]
     assert totals.is_monotonic_increasing and totals.loc[2030] == 850_000
     assert (table.groupby("year")["need"].sum().diff().dropna() >= 0).all()
+
+
+# --------------------------------------------------------------------------- year-specific allocation (#17)
+
+
+def test_charger_ratios_2022_recomputed_from_the_real_tables(shared_data):
+    import pandas as pd
+
+    chargers = pd.read_csv(shared_data / "stations" / "ev_chargers_20221027.csv", encoding="cp949",
+                           usecols=["기종(대)"])["기종(대)"].value_counts()
+    monthly = pd.read_csv(shared_data / "fleet" / "ev_stock_sido_monthly.csv", encoding="utf-8-sig")
+    stock_oct_2022 = int(monthly.loc[monthly["date"] == "2022-10", "sum17"].iloc[0])
+    registrations = pd.read_csv(shared_data / "fleet" / "ev_registrations_sigungu_20250407.csv", encoding="cp949")
+    by_use = registrations.groupby("용도별")["계"].sum()
+    private_share = by_use["비사업용"] / by_use.sum()
+    sido = census.load_census_sido()
+    apartment = float((sido["apartment_share"] * sido["households"]).sum() / sido["households"].sum())
+    without_home = 1 - 0.5 * (1 - apartment)  # home access 0.5 outside apartments, 0 inside
+    ratios = demand.charger_ratios(2022)
+    assert ratios.basis == "observed 2022"
+    assert ratios.fast_chargers_per_ev == pytest.approx(chargers["급속"] / stock_oct_2022, rel=1e-3)
+    assert ratios.public_slow_chargers_per_private_ev_without_home == pytest.approx(
+        chargers["완속"] / (stock_oct_2022 * private_share * without_home), rel=1e-3)
+    target = demand.charger_ratios(2030)
+    assert target.fast_chargers_per_ev == pytest.approx(123_000 / 4_200_000, rel=1e-3)
+    assert target.public_slow_chargers_per_private_ev_without_home == pytest.approx(
+        1_107_000 / (4_200_000 * private_share * without_home), rel=1e-3)
+
+
+def test_charger_ratios_follow_the_path():
+    early, start, middle, end, late = (demand.charger_ratios(y) for y in (2018, 2022, 2026, 2030, 2040))
+    assert early.fast_chargers_per_ev == start.fast_chargers_per_ev and early.basis == "observed 2022"
+    assert late.fast_chargers_per_ev == end.fast_chargers_per_ev and late.basis == "target 2030"
+    assert middle.fast_chargers_per_ev == pytest.approx((start.fast_chargers_per_ev + end.fast_chargers_per_ev) / 2)
+    assert middle.basis == "linear between 2022 and 2030"
+    # no year: the 2030 targets (scenarios built before the path keep their numbers)
+    assert demand.DemandParameters.defaults("ev").fast_chargers_per_ev == end.fast_chargers_per_ev
+    assert demand.DemandParameters.defaults("ev", year=2022).fast_chargers_per_ev == start.fast_chargers_per_ev
+    with pytest.raises(ValidationError, match="whole number"):
+        demand.charger_ratios(2022.5)
+    custom = demand.DemandParameters.defaults("ev", daily_distance_km=40.0).with_charger_ratios(2022)
+    assert custom.daily_distance_km == 40.0 and custom.fast_chargers_per_ev == start.fast_chargers_per_ev
+    assert custom.public_slow_chargers_per_ev_without_home == start.public_slow_chargers_per_private_ev_without_home
+
+
+def test_provincial_shares_observed_and_trended(shared_data):
+    import pandas as pd
+
+    raw = pd.read_csv(shared_data / "fleet" / "ev_stock_sido_monthly.csv", encoding="utf-8-sig").set_index("date")
+    names = demand.data.load_sido_table().set_index("name_ko_short")["sido_code"]
+    december = raw.loc["2022-12", names.index].astype(float).rename(index=names)
+    observed = demand.provincial_shares(2022).set_index("sido_code")
+    assert observed.attrs["horizon_months"] == 0 and observed.attrs["last_month"] == "2022-12"
+    assert np.allclose(observed["share"].reindex(december.index), december / december.sum(), atol=1e-15)
+    # November 2022 + one month of the mean additions of Nov 2021 -> Nov 2022
+    nov, nov_before = (raw.loc[m, names.index].astype(float).rename(index=names) for m in ("2022-11", "2021-11"))
+    hand = nov + (nov - nov_before) / 12
+    trended = demand.provincial_shares(2022, information_before="2022-12").set_index("sido_code")
+    assert np.allclose(trended["share"].reindex(hand.index), hand / hand.sum(), atol=1e-12)
+    future = demand.provincial_shares(2030)
+    assert future.attrs == {"last_month": "2025-02", "horizon_months": 70}
+    assert future["share"].sum() == pytest.approx(1.0) and (future["share"] > 0).all()
+    with pytest.raises(ValidationError, match="no month before 2018-01"):
+        demand.provincial_shares(2022, information_before="2018-01")
+
+
+def test_year_specific_allocation_reproduces_the_actual_provinces():
+    actual = demand.actual_regional_stock("ev", 2022).set_index("code")["actual_vehicles"]
+    assert actual.sum() == 389_855 and len(actual) == 17
+    table = demand.allocate_fleet("ev", 389_855, level="sido", year=2022).set_index("code")
+    assert (table["vehicles"] == actual.reindex(table.index)).all()
+    # sigungu counts add up to the provinces of that year
+    sigungu = demand.allocate_fleet("ev", 389_855, level="sigungu", year=2022)
+    assert sigungu.groupby("sido_code")["vehicles"].sum().to_dict() == table["vehicles"].to_dict()
+    assert demand.actual_regional_stock("ev", 2022, level="sigungu").empty
+    assert demand.actual_regional_stock("fcev", 2023)["actual_vehicles"].sum() > 30_000
+
+
+def test_within_provinces_private_registrations_lead(shared_data):
+    import pandas as pd
+
+    registrations = census.attach_sigungu_codes(demand.data.load_ev_registrations_sigungu())
+    private = registrations[registrations["use"] == "non_business"].groupby("sigungu_code")["total"].sum()
+    shares = demand.regional_shares("ev", prior_share=0.0).drop_duplicates("sigungu_code").set_index("sigungu_code")
+    incheon = shares[shares["sido_code"] == "23"]["sigungu_share_in_sido"]
+    hand = private.reindex(incheon.index).fillna(0) / private.reindex(incheon.index).fillna(0).sum()
+    assert np.allclose(incheon.to_numpy(), hand.to_numpy(), atol=1e-12)
+    # head-office registrations no longer pull need: issue #17 had Sinan-gun 813 and Gyeyang-gu 2,429 needed
+    need = demand.infrastructure_need("ev", 389_855, year=2022, level="sigungu", backcast=True).set_index("code")
+    assert need.loc["36680", "need"] < 813 / 3 and need.loc["23070", "need"] < 2_429 / 2
+    assert (need["business_vehicles"] + need["private_vehicles"] == need["vehicles"]).all()
+    business = need["business_vehicles"].sum() / need["vehicles"].sum()
+    assert 0.15 < business < 0.25  # about a fifth, as in the 2025-04 registrations
+    raw = pd.read_csv(shared_data / "fleet" / "ev_registrations_sigungu_20250407.csv", encoding="cp949")
+    by_use = raw.groupby("용도별")["계"].sum()
+    assert demand.business_shares("national").iloc[0] == pytest.approx(by_use["사업용"] / by_use.sum())
+
+
+def test_ev_need_2022_is_near_the_chargers_that_existed():
+    need = demand.infrastructure_need("ev", 389_855, year=2022, level="sido", backcast=True)
+    assert need["existing"].sum() == 191_514
+    assert abs(need["need"].sum() / 191_514 - 1) <= 0.15
+    # the 2030 targets alone would need far fewer (issue #17: 113,119, 0.59x)
+    old = demand.infrastructure_need("ev", 389_855, year=2022, level="sido", backcast=True,
+                                     parameters=demand.DemandParameters.defaults("ev"))
+    assert old["need"].sum() < 0.65 * 191_514
+
+
+def test_bad_charger_ratio_table_and_bad_month_are_named(tmp_path, monkeypatch):
+    (tmp_path / "charger_ratio_path.csv").write_text(
+        "year,parameter,value,unit,source\n"
+        "2022,fast_chargers_per_ev,0.05,chargers/vehicle,x\n"
+        "2030,fast_chargers_per_ev,-1,chargers/vehicle,x\n", encoding="utf-8")
+    monkeypatch.setattr(demand.data, "PROJECT_DATA", tmp_path)
+    demand._charger_ratio_path.cache_clear()
+    try:
+        with pytest.raises(demand.DataSourceError, match=r"charger_ratio_path.csv: every year and value must be a "
+                                                         r"number > 0.*public_slow_chargers_per_private_ev_without_home"):
+            demand.charger_ratios(2025)
+    finally:
+        monkeypatch.undo()
+        demand._charger_ratio_path.cache_clear()
+    assert demand.charger_ratios(2030).fast_chargers_per_ev == pytest.approx(0.0293)
+    with pytest.raises(ValidationError, match="information_before must be a month like '2022-12'"):
+        demand.provincial_shares(2022, information_before="last winter")

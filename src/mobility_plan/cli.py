@@ -249,43 +249,53 @@ def _cmd_costs(args: argparse.Namespace) -> int:
 
 
 def _cmd_fleet(args: argparse.Namespace) -> int:
-    from .demand import DemandParameters, infrastructure_need
+    from .demand import (CHARGER_LIST_DATE, DemandParameters, actual_regional_stock, charger_ratios,
+                         infrastructure_need, provincial_shares)
     from .fleet import actual_stock, project_fleet, target_gap
 
     history = actual_stock(args.vehicle)
-    last_year = int(history.index.max())
-    if args.year < last_year:
-        raise ValidationError(f"--year {args.year} is before the last actual year {last_year}; plans look forward")
+    first_year = int(history.index.min())
+    past = args.year in history.index
+    if args.year < first_year:
+        raise ValidationError(f"--year {args.year} is before the first actual year {first_year} of the "
+                              f"{args.vehicle.upper()} stock; choose {first_year} or later")
     if args.target is not None:
         if args.target <= 0:
             raise ValidationError(f"--target must be > 0 vehicles, got {args.target:g}")
         national = float(args.target)
         origin = f"target {national:,.0f} vehicles in {args.year}"
-    elif args.year == last_year:
-        national = float(history.loc[last_year])
-        origin = f"actual stock {last_year}"
+    elif past:
+        national = float(history.loc[args.year])
+        origin = f"actual stock {args.year}"
     else:
         projection = project_fleet(args.vehicle, args.year, model=args.model)
         national = float(projection.loc[projection["year"] == args.year, "stock_vehicles"].iloc[0])
         origin = f"{args.model} projection for {args.year}"
     overrides = {"station_capacity_kg_per_day": args.capacity_kg_per_day, "station_utilisation": args.utilisation}
-    parameters = DemandParameters.defaults(args.vehicle, **overrides)
+    parameters = DemandParameters.defaults(args.vehicle, year=args.year, **overrides)
     table = infrastructure_need(args.vehicle, national, year=args.year, level=args.level, parameters=parameters,
-                                regions=args.region)
+                                regions=args.region, backcast=True)
+    actual = actual_regional_stock(args.vehicle, args.year, level=args.level).set_index("code")["actual_vehicles"]
+    table["actual_vehicles"] = table["code"].map(actual).astype("Int64")
     if args.json:
-        columns = ["year", "level", "region", "region_en", "code", "vehicles", "energy_per_day", "energy_unit", "need",
-                   "need_unit", "existing", "deficit"]
+        columns = ["year", "level", "region", "region_en", "code", "vehicles", "actual_vehicles", "energy_per_day",
+                   "energy_unit", "need", "need_unit", "existing", "deficit"]
         extra = [c for c in ("home_chargers", "public_slow_need", "fast_need", "existing_slow", "existing_fast",
-                             "station_capacity_kg_per_day") if c in table.columns]
+                             "business_vehicles", "private_vehicles", "station_capacity_kg_per_day")
+                 if c in table.columns]
         records = json.loads(table[columns + extra].to_json(orient="records", force_ascii=False))
         print(json.dumps(records, ensure_ascii=False, indent=1))
         return 0
     energy_unit, need_unit = table["energy_unit"].iloc[0], table["need_unit"].iloc[0]
+    actual_label = f"actual Dec {args.year}"
     shown = table.rename(columns={
-        "vehicles": "vehicles", "energy_per_day": f"energy ({energy_unit})", "need": f"need ({need_unit})",
-        "existing": "existing", "deficit": "deficit",
+        "vehicles": "vehicles", "actual_vehicles": actual_label, "energy_per_day": f"energy ({energy_unit})",
+        "need": f"need ({need_unit})", "existing": "existing", "deficit": "deficit",
     })
     columns = ["code", "region", "vehicles", f"energy ({energy_unit})", f"need ({need_unit})", "existing", "deficit"]
+    if table["actual_vehicles"].notna().any():
+        columns.insert(3, actual_label)
+        shown[actual_label] = shown[actual_label].astype("object").where(shown[actual_label].notna(), "-")
     shown = shown[columns].sort_values("vehicles", ascending=False)
     shown[f"energy ({energy_unit})"] = shown[f"energy ({energy_unit})"].round(0).astype("int64")
     print(f"{args.vehicle.upper()} fleet {national:,.0f} vehicles ({origin}), {args.level} level, year {args.year}")
@@ -294,11 +304,62 @@ def _cmd_fleet(args: argparse.Namespace) -> int:
         lambda c: pd.to_numeric(c, errors="coerce")).sum(min_count=1)
     print(f"total: {totals['vehicles']:,.0f} vehicles, {totals['energy_per_day']:,.0f} {energy_unit}, "
           f"need {totals['need']:,.0f} {need_unit}, existing {totals['existing']:,.0f}, deficit {totals['deficit']:,.0f}")
+    if args.vehicle == "ev":
+        ratios = charger_ratios(args.year)
+        print(f"charger ratios {args.year} ({ratios.basis}, data/charger_ratio_path.csv): "
+              f"{ratios.fast_chargers_per_ev:.4f} fast per EV, "
+              f"{ratios.public_slow_chargers_per_private_ev_without_home:.3f} public slow per private EV without home "
+              "charging")
+        provinces = provincial_shares(args.year)
+        if provinces.attrs["horizon_months"] == 0:
+            print(f"provinces: EV shares of {provinces.attrs['last_month']} in the monthly series (observed); "
+                  "within provinces: private registrations of 2025-04")
+        else:
+            print(f"provinces: EV shares trended {provinces.attrs['horizon_months']} months from "
+                  f"{provinces.attrs['last_month']} (monthly series); within provinces: private registrations "
+                  "of 2025-04")
+        list_year = int(CHARGER_LIST_DATE[:4])
+        existing_line = f"existing: the {CHARGER_LIST_DATE} national charger list, the only one shipped"
+        if args.level == "adm3":
+            existing_line += " (no coordinates: not countable per ADM3 area; use --level sido or sigungu)"
+        elif args.year > list_year:
+            existing_line += f"; it counts chargers built after {CHARGER_LIST_DATE} as missing"
+        elif args.year < list_year:
+            existing_line += f"; it overstates the chargers that existed in {args.year}"
+        print(existing_line)
+    else:
+        print(f"existing: commercial hydrogen stations of the 2024 list built in or before {args.year}")
+    if past:
+        _print_past_year(args, table, national, float(history.loc[args.year]), parameters)
     gap = target_gap(args.vehicle)
     for row in gap.itertuples():
         print(f"target check {row.year}: target {row.target_vehicles:,.0f}, registered {row.actual_vehicles:,.0f} "
               f"({row.achieved_pct:.1f} % achieved)")
     return 0
+
+
+def _print_past_year(args: argparse.Namespace, table: pd.DataFrame, national: float, actual_national: float,
+                     parameters: Any) -> None:
+    """For a year with actual figures: the stock reached, and need for it against what existed."""
+    from .demand import CHARGER_LIST_DATE, infrastructure_need
+
+    line = f"actual stock {args.year}: {actual_national:,.0f} vehicles"
+    if args.target is not None:
+        line += f" ({actual_national / national:.1%} of the {national:,.0f} asked)"
+    print(line)
+    if args.target is None:
+        at_actual = table
+    else:
+        at_actual = infrastructure_need(args.vehicle, actual_national, year=args.year, level=args.level,
+                                        parameters=parameters, regions=args.region, backcast=True)
+    need = pd.to_numeric(at_actual["need"], errors="coerce").sum()
+    existing = pd.to_numeric(at_actual["existing"], errors="coerce").sum()
+    unit = at_actual["need_unit"].iloc[0]
+    if existing > 0 and need > 0:
+        verdict = "enough" if existing >= need else "not enough"
+        supply = f"on the {CHARGER_LIST_DATE} list" if args.vehicle == "ev" else f"built by {args.year}"
+        print(f"need for the actual stock: {need:,.0f} {unit}; existing ({supply}) {existing:,.0f} "
+              f"({existing / need:.2f}x the need: {verdict} in total)")
 
 
 # --------------------------------------------------------------------------- solve
@@ -604,8 +665,10 @@ def build_parser() -> argparse.ArgumentParser:
     fleet = commands.add_parser("fleet", parents=[debug], help="vehicles, energy, infrastructure need and deficit per region")
     fleet.add_argument("--vehicle", choices=["ev", "fcev"], required=True, help="ev or fcev (fuel-cell cars)")
     fleet.add_argument("--target", type=_number(low=0, strict_low=True, high=1e9, unit="vehicles"), default=None,
-                       help="national fleet in --year (vehicles); default: the fitted curve's projection")
-    fleet.add_argument("--year", type=int, required=True, help="year the fleet refers to")
+                       help="national fleet in --year (vehicles); default: the actual stock for past years, "
+                            "the fitted curve's projection for later ones")
+    fleet.add_argument("--year", type=int, required=True,
+                       help="year the fleet refers to; a past year shows the actual stock and the chargers then")
     fleet.add_argument("--level", choices=["sido", "sigungu", "adm3"], default="sido")
     fleet.add_argument("--model", choices=["logistic", "bass"], default="logistic",
                        help="diffusion curve used when no --target is given")

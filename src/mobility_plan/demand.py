@@ -2,8 +2,17 @@
 
 Regional allocation (national fleet -> sido -> sigungu -> ADM3)
 ----------------------------------------------------------------
-Observed registrations give the regional shares where they exist: EVs by sigungu
-(2025-04, 719,039 vehicles) and fuel-cell cars by sido (2024-08). Where counts are
+EVs, year-specific provinces: for a ``year`` the provincial shares are those of the
+monthly EV stock by province (``fleet/ev_stock_sido_monthly.csv``) at the end of that
+year; past the last month used, each province's stock grows by its mean monthly
+additions over the last ``share_trend_window_months`` (12) of the series
+(:func:`provincial_shares`). Without a year, the 2025-04 registrations give them.
+Within a province, EVs follow the private (non-business, 비사업용) registrations by
+sigungu (2025-04): business fleets (rentals, leases, about a fifth) are registered at
+their head offices (Incheon Gyeyang-gu, Sinan-gun), which says little about where they
+run, so they are spread like the private cars of their province and reported apart as
+``business_vehicles`` (depot demand, see below). Fuel-cell cars: sido shares from the
+2024-08 stock. Where counts are
 thin they are blended with a census driver by shrinkage (an empirical-Bayes style
 prior): for region ``i`` with ``c_i`` observed vehicles out of ``C`` and census
 household share ``h_i``,
@@ -19,10 +28,16 @@ exactly to the national figure at every level and shares sum to exactly 1.
 
 Infrastructure need
 -------------------
-EVs: home chargers = vehicles x home access, where home access =
+EVs: private vehicles = vehicles x (1 - business share of the province's registrations);
+home chargers = private vehicles x home access, where home access =
 ``a_non`` x (1 - apartment share) + ``a_apt`` x apartment share (census 2025); public
-slow chargers = vehicles x (1 - home access) x ``public_slow_chargers_per_ev_without_home``;
-fast chargers = vehicles x ``fast_chargers_per_ev``. Public need = slow + fast.
+slow chargers = private vehicles x (1 - home access) x
+``public_slow_chargers_per_ev_without_home``; fast chargers = vehicles x
+``fast_chargers_per_ev`` (business fleets use them too). Public need = slow + fast.
+Business fleets charge slowly at their depots (``business_vehicles``, not in the public
+need). The two ratios follow ``data/charger_ratio_path.csv``: the ratios observed in
+2022 (charger list / stock) up to 2022, the Ministry of Environment 2030 targets from
+2030, linear in between (:func:`charger_ratios`).
 Fuel-cell cars: stations = ceil(kg/day / (station capacity x utilisation)).
 Parameters and their sources are in ``data/vehicle_parameters.csv``.
 
@@ -43,7 +58,8 @@ import numpy as np
 import pandas as pd
 
 from . import census, data
-from ._errors import ValidationError
+from ._errors import DataSourceError, ValidationError
+from ._io import read_csv_text
 from .fleet import VEHICLES, actual_stock, vehicle_parameter
 
 __all__ = [
@@ -66,7 +82,17 @@ __all__ = [
     "stations_needed",
     "existing_chargers",
     "existing_hydrogen_stations",
+    "ChargerRatios",
+    "charger_ratio_path",
+    "charger_ratios",
+    "provincial_shares",
+    "business_shares",
+    "actual_regional_stock",
+    "CHARGER_LIST_DATE",
 ]
+
+#: Date of the national EV charger list (``stations/ev_chargers_20221027.csv``), the only one shipped.
+CHARGER_LIST_DATE = "2022-10-27"
 
 #: Region levels, coarse to fine.
 LEVELS = ("sido", "sigungu", "adm3")
@@ -76,7 +102,13 @@ _CODE = census.LEVEL_CODE
 
 @dataclass(frozen=True)
 class DemandParameters:
-    """Parameters of the energy and infrastructure-need rules (defaults from data/vehicle_parameters.csv)."""
+    """Parameters of the energy and infrastructure-need rules.
+
+    Defaults come from ``data/vehicle_parameters.csv``; the two charger ratios from
+    ``data/charger_ratio_path.csv`` for a year (:func:`charger_ratios`).
+    ``public_slow_chargers_per_ev_without_home`` counts public slow chargers per
+    *private* EV without home charging (business fleets charge at depots).
+    """
 
     daily_distance_km: float
     energy_kwh_per_km: float
@@ -90,15 +122,26 @@ class DemandParameters:
     prior_share: float = 0.02
 
     @classmethod
-    def defaults(cls, vehicle: str = "ev", **overrides: float) -> DemandParameters:
-        """Parameters from ``data/vehicle_parameters.csv``; keyword overrides are validated."""
+    def defaults(cls, vehicle: str = "ev", *, year: int | None = None, **overrides: float) -> DemandParameters:
+        """Parameters from ``data/vehicle_parameters.csv``; keyword overrides are validated.
+
+        Parameters
+        ----------
+        vehicle
+            ``ev`` or ``fcev``.
+        year
+            Year of the charger ratios (:func:`charger_ratios`); None: the last year of the
+            path (the 2030 target ratios).
+        **overrides
+            Parameter values replacing the defaults (None leaves a default).
+        """
+        ratios = charger_ratios(int(charger_ratio_path()["year"].max()) if year is None else year)
         values = {
             "daily_distance_km": vehicle_parameter("daily_distance_km", vehicle),
             "energy_kwh_per_km": vehicle_parameter("energy_kwh_per_km", "ev"),
             "hydrogen_kg_per_km": vehicle_parameter("hydrogen_kg_per_km", "fcev"),
-            "fast_chargers_per_ev": vehicle_parameter("fast_chargers_per_ev", "ev"),
-            "public_slow_chargers_per_ev_without_home": vehicle_parameter(
-                "public_slow_chargers_per_ev_without_home", "ev"),
+            "fast_chargers_per_ev": ratios.fast_chargers_per_ev,
+            "public_slow_chargers_per_ev_without_home": ratios.public_slow_chargers_per_private_ev_without_home,
             "home_charging_access_non_apartment": vehicle_parameter("home_charging_access_non_apartment", "ev"),
             "home_charging_access_apartment": vehicle_parameter("home_charging_access_apartment", "ev"),
             "station_capacity_kg_per_day": vehicle_parameter("station_capacity_small_kg_per_day", "fcev"),
@@ -109,6 +152,20 @@ class DemandParameters:
             raise ValidationError(f"unknown demand parameter(s) {unknown}; known: {sorted(cls.__dataclass_fields__)}")
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values).validated()
+
+    def with_charger_ratios(self, year: int) -> DemandParameters:
+        """A copy with the two charger ratios of ``year`` (:func:`charger_ratios`), other values kept.
+
+        For callers that resolved their parameters once (a scenario) and need each
+        year's ratios; do not use it where a user set the ratios on purpose.
+        """
+        import dataclasses
+
+        ratios = charger_ratios(year)
+        return dataclasses.replace(
+            self, fast_chargers_per_ev=ratios.fast_chargers_per_ev,
+            public_slow_chargers_per_ev_without_home=ratios.public_slow_chargers_per_private_ev_without_home,
+        ).validated()
 
     def validated(self) -> DemandParameters:
         """Return self after checking every rule; raises :class:`ValidationError` naming the value."""
@@ -128,6 +185,202 @@ class DemandParameters:
         if not 0 < self.station_utilisation <= 1:
             raise ValidationError(f"station_utilisation must lie in (0, 1], got {self.station_utilisation}")
         return self
+
+
+# --------------------------------------------------------------------------- year-specific inputs
+
+_RATIO_PARAMETERS = ("fast_chargers_per_ev", "public_slow_chargers_per_private_ev_without_home")
+
+
+@dataclass(frozen=True)
+class ChargerRatios:
+    """Public chargers per EV used for one year (see ``data/charger_ratio_path.csv``).
+
+    Attributes
+    ----------
+    year
+        The year asked.
+    fast_chargers_per_ev
+        Fast chargers per EV (all EVs).
+    public_slow_chargers_per_private_ev_without_home
+        Public slow chargers per private EV without home charging.
+    basis
+        ``"observed 2022"``, ``"target 2030"`` or ``"linear between 2022 and 2030"``.
+    """
+
+    year: int
+    fast_chargers_per_ev: float
+    public_slow_chargers_per_private_ev_without_home: float
+    basis: str
+
+
+def charger_ratio_path() -> pd.DataFrame:
+    """The charger ratios per year with their sources (``data/charger_ratio_path.csv``).
+
+    Raises
+    ------
+    DataSourceError
+        When a ratio is missing, not positive, or a year is listed twice.
+    """
+    return _charger_ratio_path().copy()
+
+
+@lru_cache(maxsize=1)
+def _charger_ratio_path() -> pd.DataFrame:
+    table = read_csv_text(data.PROJECT_DATA / "charger_ratio_path.csv", encoding="utf-8",
+                          expected_columns=["year", "parameter", "value", "unit", "source"])
+    table["year"] = pd.to_numeric(table["year"], errors="coerce")
+    table["value"] = pd.to_numeric(table["value"], errors="coerce")
+    problems = []
+    if table[["year", "value"]].isna().any().any() or (table["value"] <= 0).any():
+        problems.append("every year and value must be a number > 0")
+    if table.duplicated(["year", "parameter"]).any():
+        problems.append("a (year, parameter) pair is listed twice")
+    for name in _RATIO_PARAMETERS:
+        if set(table.loc[table["parameter"] == name, "year"]) != set(table["year"]):
+            problems.append(f"{name} is not given for every year")
+    if problems:
+        raise DataSourceError(f"data/charger_ratio_path.csv: {'; '.join(problems)}; fix the table")
+    table["year"] = table["year"].astype("int64")
+    return table
+
+
+def charger_ratios(year: int) -> ChargerRatios:
+    """Charger ratios for ``year``: the first listed year's before it, the last one's after, linear between.
+
+    The table lists the ratios observed in 2022 (charger list of 2022-10-27 / EVs
+    registered then) and the 2030 targets; a planner asking about 2026 gets ratios a
+    half of the way from the observed supply to the target.
+    """
+    if int(year) != year:
+        raise ValidationError(f"year must be a whole number, got {year}")
+    table = charger_ratio_path()
+    years = sorted(table["year"].unique())
+    values = {}
+    for name in _RATIO_PARAMETERS:
+        series = table[table["parameter"] == name].set_index("year")["value"].sort_index()
+        values[name] = float(np.interp(year, series.index.to_numpy(), series.to_numpy()))
+    if year <= years[0]:
+        basis = f"observed {years[0]}"
+    elif year >= years[-1]:
+        basis = f"target {years[-1]}"
+    else:
+        before = max(y for y in years if y <= year)
+        after = min(y for y in years if y > year)
+        basis = f"linear between {before} and {after}"
+    return ChargerRatios(int(year), values[_RATIO_PARAMETERS[0]], values[_RATIO_PARAMETERS[1]], basis)
+
+
+def _month(value: str | pd.Timestamp) -> pd.Timestamp:
+    try:
+        month = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"information_before must be a month like '2022-12', got {value!r}") from exc
+    return pd.Timestamp(year=month.year, month=month.month, day=1)
+
+
+def provincial_shares(year: int, *, information_before: str | pd.Timestamp | None = None,
+                      window_months: int | None = None) -> pd.DataFrame:
+    """Each province's share of the EVs registered at the end of ``year``, from the monthly series.
+
+    Only the months of ``fleet/ev_stock_sido_monthly.csv`` strictly before
+    ``information_before`` are used (all by default). If December of ``year`` is among
+    them, its shares are returned. Otherwise, from the last month used, each province's
+    stock grows by its mean monthly additions over the last ``share_trend_window_months``
+    (``data/vehicle_parameters.csv``): stock_i + h x additions_i per month, h the months
+    to December of ``year``; shares are the normalised result. Before the first month
+    of the series the first month's shares hold.
+
+    Parameters
+    ----------
+    year
+        The year whose year-end shares are wanted.
+    information_before
+        First month NOT to use (``"2022-12"`` uses the series up to November 2022).
+    window_months
+        Months of additions averaged for the trend (default ``share_trend_window_months``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``sido_code``, ``share`` (sums to 1), ``stock_vehicles`` (projected or observed
+        at the end of ``year``); ``attrs`` holds ``last_month`` used and
+        ``horizon_months``.
+
+    Raises
+    ------
+    ValidationError
+        When no month before ``information_before`` exists, or ``window_months`` < 1.
+    """
+    if window_months is None:
+        window_months = int(vehicle_parameter("share_trend_window_months", "ev"))
+    if int(window_months) != window_months or window_months < 1:
+        raise ValidationError(f"window_months must be a whole number >= 1, got {window_months}")
+    monthly = data.load_ev_stock_sido_monthly()
+    table = monthly.pivot(index="month", columns="sido_code", values="ev_stock").astype("float64").sort_index()
+    if information_before is not None:
+        first_unused = _month(information_before)
+        table = table[table.index < first_unused]
+        if table.empty:
+            raise ValidationError(f"the monthly EV series starts {monthly['month'].min():%Y-%m}; no month before "
+                                  f"{first_unused:%Y-%m} to use")
+    target = pd.Timestamp(year=int(year), month=12, day=1)
+    last = table.index.max()
+    if target in table.index:
+        stock, last, horizon = table.loc[target], target, 0
+    elif target < table.index.min():
+        stock, last, horizon = table.iloc[0], table.index.min(), 0
+    elif target < last:  # a gap in the series: the last month before it, with the trend
+        last = table.index[table.index < target].max()
+        stock, horizon = _trend(table[table.index <= last], target, int(window_months))
+    else:
+        stock, horizon = _trend(table, target, int(window_months))
+    frame = pd.DataFrame({"sido_code": stock.index.astype(str), "share": (stock / stock.sum()).to_numpy(),
+                          "stock_vehicles": stock.to_numpy()})
+    frame.attrs.update(last_month=f"{last:%Y-%m}", horizon_months=int(horizon))
+    return frame
+
+
+def _trend(table: pd.DataFrame, target: pd.Timestamp, window: int) -> tuple[pd.Series, int]:
+    """Stock at ``target`` from the last row plus the mean monthly additions over the window."""
+    last = table.index.max()
+    horizon = (target.year - last.year) * 12 + target.month - last.month
+    start = last - pd.DateOffset(months=window)
+    earlier = table[table.index <= start]
+    if earlier.empty:  # a short series: the whole of it
+        earlier = table.iloc[:1]
+    first = earlier.index.max()
+    months = (last.year - first.year) * 12 + last.month - first.month
+    rate = (table.loc[last] - table.loc[first]) / months if months > 0 else table.loc[last] * 0.0
+    return (table.loc[last] + horizon * rate).clip(lower=0.0), horizon
+
+
+@lru_cache(maxsize=1)
+def _registrations_by_use() -> pd.DataFrame:
+    registrations = census.attach_sigungu_codes(data.load_ev_registrations_sigungu())
+    table = registrations.pivot_table(index="sigungu_code", columns="use", values="total", aggfunc="sum",
+                                      fill_value=0)
+    for use in ("business", "non_business"):
+        if use not in table.columns:
+            table[use] = 0
+    table["sido_code"] = registrations.groupby("sigungu_code")["sido_code"].first().reindex(table.index)
+    return table[["sido_code", "business", "non_business"]].astype({"business": "float64",
+                                                                    "non_business": "float64"})
+
+
+def business_shares(level: str = "sido") -> pd.Series:
+    """Share of business (사업용) EVs in each province's registrations (2025-04), by ``sido_code``.
+
+    ``level`` ``"national"`` gives the national share (a one-element Series).
+    """
+    table = _registrations_by_use()
+    if level == "national":
+        totals = table[["business", "non_business"]].sum()
+        return pd.Series({"national": totals["business"] / totals.sum()}, name="business_share")
+    if level != "sido":
+        raise ValidationError(f"level must be 'sido' or 'national', got {level!r}")
+    sido = table.groupby("sido_code")[["business", "non_business"]].sum()
+    return (sido["business"] / sido.sum(axis=1)).rename("business_share")
 
 
 # --------------------------------------------------------------------------- allocation
@@ -201,10 +454,23 @@ def _within(frame: pd.DataFrame, group: str, driver: str) -> pd.Series:
     return pd.Series(np.where(sums > 0, frame[driver] / sums.where(sums > 0, 1), 1.0 / counts), index=frame.index)
 
 
-def regional_shares(vehicle: str, *, prior_share: float = 0.02) -> pd.DataFrame:
+def regional_shares(vehicle: str, *, prior_share: float = 0.02, year: int | None = None,
+                    information_before: str | pd.Timestamp | None = None) -> pd.DataFrame:
     """Share of the national fleet in every ADM3 area, with its sigungu and sido.
 
     See the module docstring for the method.
+
+    Parameters
+    ----------
+    vehicle
+        ``ev`` or ``fcev``.
+    prior_share
+        Strength of the census prior (share of the observed total).
+    year
+        EVs: provincial shares at the end of this year (:func:`provincial_shares`);
+        None: the provinces of the 2025-04 registrations. Ignored for fuel-cell cars.
+    information_before
+        EVs with a ``year``: use only the months of the monthly series before this one.
 
     Returns
     -------
@@ -221,11 +487,18 @@ def regional_shares(vehicle: str, *, prior_share: float = 0.02) -> pd.DataFrame:
     frame = pd.DataFrame(adm3[["adm3_code", "sigungu_code", "sido_code", "households"]])
     sigungu = frame.groupby("sigungu_code").agg(households=("households", "sum"), sido_code=("sido_code", "first"))
     if vehicle == "ev":
-        registrations = census.attach_sigungu_codes(data.load_ev_registrations_sigungu())
-        observed = registrations.groupby("sigungu_code")["total"].sum().astype("float64")
-        sigungu["share"] = _shrink(observed, sigungu["households"], prior_share)
-        sido_share = sigungu.groupby("sido_code")["share"].sum()
-        sigungu["share_in_sido"] = sigungu["share"] / sigungu["sido_code"].map(sido_share)
+        registrations = _registrations_by_use()
+        private = _shrink(registrations["non_business"], sigungu["households"], prior_share)
+        sigungu["share_in_sido"] = private / sigungu["sido_code"].map(private.groupby(sigungu["sido_code"]).sum())
+        if year is None:
+            everyone = registrations[["business", "non_business"]].sum(axis=1)
+            sido_share = _shrink(everyone, sigungu["households"], prior_share).groupby(sigungu["sido_code"]).sum()
+        else:
+            provinces = provincial_shares(year, information_before=information_before)
+            sido_share = provinces.set_index("sido_code")["share"].reindex(
+                sorted(sigungu["sido_code"].unique())).fillna(0.0)
+            sido_share = sido_share / sido_share.sum()
+        sigungu["share"] = sigungu["share_in_sido"] * sigungu["sido_code"].map(sido_share)
     else:
         stock = data.load_ev_fcev_stock_sido()
         latest = stock[stock["vehicle"] == "fcev"]
@@ -249,7 +522,8 @@ def regional_shares(vehicle: str, *, prior_share: float = 0.02) -> pd.DataFrame:
 
 
 def allocate_fleet(vehicle: str, national_vehicles: int, *, level: str = "sido", prior_share: float = 0.02,
-                   regions: list[str] | None = None) -> pd.DataFrame:
+                   regions: list[str] | None = None, year: int | None = None,
+                   information_before: str | pd.Timestamp | None = None) -> pd.DataFrame:
     """Allocate a national fleet (whole vehicles) to regions, top-down by largest remainder.
 
     Parameters
@@ -264,6 +538,8 @@ def allocate_fleet(vehicle: str, national_vehicles: int, *, level: str = "sido",
         Strength of the census prior (share of the observed total).
     regions
         Keep only these region codes of ``level`` (all by default).
+    year, information_before
+        Year-specific provincial shares (EVs), see :func:`regional_shares`.
 
     Returns
     -------
@@ -282,7 +558,7 @@ def allocate_fleet(vehicle: str, national_vehicles: int, *, level: str = "sido",
     if not np.isfinite(national_vehicles) or national_vehicles <= 0:
         raise ValidationError(f"the national fleet must be > 0 vehicles, got {national_vehicles}")
     national = int(round(national_vehicles))
-    shares = regional_shares(vehicle, prior_share=prior_share)
+    shares = regional_shares(vehicle, prior_share=prior_share, year=year, information_before=information_before)
     sido = shares.drop_duplicates("sido_code")[["sido_code", "sido_share"]].sort_values("sido_code")
     sido["vehicles"] = allocate_to_regions(national, sido.set_index("sido_code")["sido_share"]).to_numpy()
     sigungu = shares.drop_duplicates("sigungu_code")[["sigungu_code", "sido_code", "sigungu_share_in_sido"]]
@@ -424,6 +700,36 @@ def existing_hydrogen_stations(level: str, year: int, *, commercial_only: bool =
     return pd.DataFrame({"code": counts.index.astype(str), "existing": counts.to_numpy().astype("int64")})
 
 
+def actual_regional_stock(vehicle: str, year: int, *, level: str = "sido") -> pd.DataFrame:
+    """Vehicles registered at the end of ``year`` by province, where a published table has them.
+
+    EVs: the December row of the monthly series (2018-2024); fuel-cell cars: 2023-12.
+    Finer levels have no year-end counts (the sigungu registrations are of 2025-04).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``code``, ``actual_vehicles``; empty when no table covers ``year`` at ``level``.
+    """
+    if vehicle not in VEHICLES:
+        raise ValidationError(f"vehicle must be one of {VEHICLES}, got {vehicle!r}")
+    empty = pd.DataFrame({"code": pd.Series(dtype="string"), "actual_vehicles": pd.Series(dtype="int64")})
+    if level != "sido":
+        return empty
+    december = pd.Timestamp(year=int(year), month=12, day=1)
+    if vehicle == "ev":
+        monthly = data.load_ev_stock_sido_monthly()
+        rows = monthly[monthly["month"] == december]
+        counts = rows.set_index("sido_code")["ev_stock"]
+    else:
+        stock = data.load_ev_fcev_stock_sido()
+        rows = stock[(stock["vehicle"] == "fcev") & (stock["month"] == december)]
+        counts = rows.groupby("sido_code")["stock"].sum()
+    if counts.empty:
+        return empty
+    return pd.DataFrame({"code": counts.index.astype(str), "actual_vehicles": counts.to_numpy().astype("int64")})
+
+
 def hydrogen_stations_on_network(G: Any, *, max_snap_m: float = 3000.0) -> gpd.GeoDataFrame:
     """Commercial hydrogen stations snapped to a road graph's nearest node.
 
@@ -453,6 +759,7 @@ def infrastructure_need(
     parameters: DemandParameters | None = None,
     regions: list[str] | None = None,
     backcast: bool = False,
+    information_before: str | pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """Vehicles, energy, infrastructure need, existing supply and deficit per region.
 
@@ -467,11 +774,15 @@ def infrastructure_need(
     level
         ``sido``, ``sigungu`` or ``adm3``.
     parameters
-        Demand parameters (default: ``DemandParameters.defaults(vehicle)``).
+        Demand parameters (default: ``DemandParameters.defaults(vehicle, year=year)``,
+        the charger ratios of ``year``).
     regions
         Keep only these region codes.
     backcast
         Allow a past year (to compare a past target with what was built).
+    information_before
+        EVs: provincial shares from the months of the monthly series before this one
+        (for honest backtests); all months by default.
 
     Returns
     -------
@@ -481,14 +792,16 @@ def infrastructure_need(
         chargers, or stations), ``existing``, ``deficit`` (max(need - existing, 0),
         per charger type for EVs), plus detail columns: EVs ``home_access``,
         ``home_chargers``, ``public_slow_need``, ``fast_need``, ``existing_slow``,
-        ``existing_fast``; fuel-cell cars ``station_capacity_kg_per_day``.
+        ``existing_fast``, ``business_vehicles`` (depot demand), ``private_vehicles``;
+        fuel-cell cars ``station_capacity_kg_per_day``.
     """
-    p = (parameters or DemandParameters.defaults(vehicle)).validated()
+    p = (parameters or DemandParameters.defaults(vehicle, year=year)).validated()
     last_year = int(actual_stock(vehicle).index.max())
     if year < last_year and not backcast:
         raise ValidationError(f"year {year} is before the last actual year {last_year}; plans look forward "
                               "(pass backcast=True to look back)")
-    table = allocate_fleet(vehicle, national_vehicles, level=level, prior_share=p.prior_share)
+    table = allocate_fleet(vehicle, national_vehicles, level=level, prior_share=p.prior_share, year=year,
+                           information_before=information_before)
     energy, unit = energy_demand(vehicle, table["vehicles"].astype("float64"), p)
     table.insert(0, "year", int(year))
     table.insert(1, "level", level)
@@ -498,9 +811,12 @@ def infrastructure_need(
         apartment = table["apartment_share"].fillna(0.0)
         table["home_access"] = (p.home_charging_access_non_apartment * (1 - apartment)
                                 + p.home_charging_access_apartment * apartment)
-        table["home_chargers"] = np.ceil(table["vehicles"] * table["home_access"] - 1e-9).astype("int64")
+        business = table["sido_code"].map(business_shares("sido")).fillna(float(business_shares("national").iloc[0]))
+        table["business_vehicles"] = np.round(table["vehicles"] * business).astype("int64")
+        table["private_vehicles"] = table["vehicles"] - table["business_vehicles"]
+        table["home_chargers"] = np.ceil(table["private_vehicles"] * table["home_access"] - 1e-9).astype("int64")
         table["public_slow_need"] = np.ceil(
-            table["vehicles"] * (1 - table["home_access"]) * p.public_slow_chargers_per_ev_without_home - 1e-9
+            table["private_vehicles"] * (1 - table["home_access"]) * p.public_slow_chargers_per_ev_without_home - 1e-9
         ).astype("int64")
         table["fast_need"] = np.ceil(table["vehicles"] * p.fast_chargers_per_ev - 1e-9).astype("int64")
         table["need"] = table["public_slow_need"] + table["fast_need"]
@@ -543,7 +859,8 @@ def need_by_year(
     """:func:`infrastructure_need` for each year, the national fleet following the projection.
 
     The national fleet of each year comes from :func:`mobility_plan.fleet.project_fleet`
-    (bent to ``target`` in ``target_year`` when given); the regional shares are today's.
+    (bent to ``target`` in ``target_year`` when given); provincial shares and charger ratios are
+    those of each year (see :func:`infrastructure_need`).
     """
     from .fleet import project_fleet
 
