@@ -480,8 +480,9 @@ def test_solve_cli(tmp_path, capsys):
                  ["--model", "mclp", "--p", "3", "--radius", "15"], ["--model", "lscp", "--radius", "40"]):
         assert main(["solve", "--costs", str(tmp_path / "c.npz"), "--json", *args]) == 0
         out = json.loads(capsys.readouterr().out)
-        assert set(out) == {"model", "objective", "sites", "seconds", "status", "gap"}
-        assert out["status"] == "optimal"
+        assert set(out) == {"model", "objective", "sites", "seconds", "status", "gap", "gap_note", "best_bound",
+                            "unreachable_demand"}
+        assert out["status"] == "optimal" and out["gap_note"] is None and out["unreachable_demand"]["count"] == 0
     assert main(["solve", "--model", "pmedian", "--costs", str(tmp_path / "c.npz")]) == 2
     assert "--p N" in capsys.readouterr().err
     assert main(["solve", "--model", "lscp", "--radius", "0.001", "--costs", str(tmp_path / "c.npz")]) == 2

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -48,6 +48,15 @@ class CityInstance:
         Candidate nodes (sorted) and those with an existing KEPCO station within 100 m.
     cost_s
         Travel time (s) from each demand node to each candidate node.
+    unreached_codes, unreached_weights, unreached_distance_m
+        Areas inside the network's extent (within ``max_access_m`` of one of its nodes) that
+        the largest connected part does not reach (no node of it within ``max_access_m``,
+        e.g. a part of the network cut off from the rest), with their weights and the
+        distance to the nearest node of that part. They count in :attr:`total_weight`:
+        coverage is measured over all demand of the network's area, never only over the
+        demand the network reaches.
+    outside_codes
+        Areas of ``region`` beyond the network's extent altogether: not part of the study.
     """
 
     network: str
@@ -59,6 +68,15 @@ class CityInstance:
     site_nodes: tuple[Any, ...]
     existing_nodes: tuple[Any, ...]
     cost_s: np.ndarray
+    unreached_codes: tuple[str, ...] = ()
+    unreached_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    unreached_distance_m: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    outside_codes: tuple[str, ...] = ()
+
+    @property
+    def total_weight(self) -> float:
+        """Weight of all demand of the area studied: served by the network or not."""
+        return float(np.sum(self.weights)) + float(np.sum(self.unreached_weights))
 
     def site_ids(self, prefix: str = "") -> list[str]:
         """Site ids as used in plans: ``<prefix>:<node>`` (or the node as text)."""
@@ -69,9 +87,11 @@ class CityInstance:
         return np.array([(self.graph.nodes[n]["x"], self.graph.nodes[n]["y"]) for n in nodes], dtype=float)
 
 
-@functools.lru_cache(maxsize=4)
 def city_graph(network_key: str) -> nx.MultiDiGraph:
-    """The largest strongly connected component of a shipped OSM city network (cached).
+    """The largest strongly connected component of a shipped OSM city network.
+
+    Cached per file path, size and modification time, so a changed data directory or file
+    is loaded afresh.
 
     Raises
     ------
@@ -80,7 +100,26 @@ def city_graph(network_key: str) -> nx.MultiDiGraph:
     """
     if network_key not in CITY_NETWORKS:
         raise ValidationError(f"unknown city network {network_key!r}; use one of {list(CITY_NETWORKS)}")
-    return network.largest_component(network.load_graph(data.data_dir() / data.load_sources()[network_key].file))
+    return _city_graphs(network_key)[1]
+
+
+def _city_graphs(network_key: str) -> tuple[nx.MultiDiGraph, nx.MultiDiGraph]:
+    """The whole shipped network and its largest strongly connected component."""
+    if network_key not in CITY_NETWORKS:
+        raise ValidationError(f"unknown city network {network_key!r}; use one of {list(CITY_NETWORKS)}")
+    path = data.data_dir() / data.load_sources()[network_key].file
+    try:
+        info = path.stat()
+        signature = (info.st_size, info.st_mtime_ns)
+    except OSError:
+        signature = (-1, -1)  # missing: let the loader say so
+    return _graphs_of(str(path), signature)
+
+
+@functools.lru_cache(maxsize=4)
+def _graphs_of(path: str, signature: tuple[int, int]) -> tuple[nx.MultiDiGraph, nx.MultiDiGraph]:
+    full = network.load_graph(path)
+    return full, network.largest_component(full)
 
 
 def city_instance(network_key: str = "osm_seoul_central", region: str | None = "11", *,
@@ -121,7 +160,7 @@ def city_instance(network_key: str = "osm_seoul_central", region: str | None = "
     ValidationError
         If no census area of ``region`` has road access on the network.
     """
-    G = graph if graph is not None else city_graph(network_key)
+    full, G = (graph, graph) if graph is not None else _city_graphs(network_key)
     if demand_points is not None:
         if weight_column not in demand_points.columns:
             raise ValidationError(f"the demand layer has no column {weight_column!r}")
@@ -140,16 +179,26 @@ def city_instance(network_key: str = "osm_seoul_central", region: str | None = "
         region_text = f"region {region!r}"
     snapped = network.snap_points(G, points, max_snap_distance_m=1e12)
     inside = (snapped["snap_distance_m"] <= max_access_m).to_numpy()
+    in_extent = inside
+    if full is not G:  # areas near the whole network but not near its largest connected part are cut off
+        near_full = network.snap_points(full, points, max_snap_distance_m=1e12)["snap_distance_m"] <= max_access_m
+        in_extent = inside | near_full.to_numpy()
     if not inside.any():
+        cut_off = f" ({int(in_extent.sum())} lie near parts of it cut off from the rest)" if in_extent.any() else ""
         raise ValidationError(f"no demand point of {region_text} lies within {max_access_m:.0f} m of the "
-                              f"{network_key} road network (no road access); choose the area the network covers")
+                              f"{network_key} road network's largest connected part (no road access){cut_off}; "
+                              "choose the area the network covers or repair the network's connectivity")
+    unreached = in_extent & ~inside
     codes = points.loc[inside, "adm3_code"].tolist()
     demand_nodes = snapped.loc[inside, "node"].tolist()
+    unreached_codes = points.loc[unreached, "adm3_code"].tolist()
     if weights_by_code is not None and demand_points is None:
         weights = np.array([float(weights_by_code.get(c, 0.0)) for c in codes])
+        unreached_weights = np.array([float(weights_by_code.get(c, 0.0)) for c in unreached_codes])
         unit = "EVs"
     else:
         weights = points.loc[inside, "weight"].to_numpy(dtype=float)
+        unreached_weights = points.loc[unreached, "weight"].to_numpy(dtype=float)
         unit = weight_column if demand_points is not None else "households"
     nodes = sorted(G.nodes)
     rng = np.random.default_rng(seed)
@@ -170,7 +219,10 @@ def city_instance(network_key: str = "osm_seoul_central", region: str | None = "
         existing = sorted(set(near.loc[near["snap_distance_m"] <= 100, "node"].tolist()))
     site_nodes = sorted(site_nodes | set(existing))
     return CityInstance(network_key, G, tuple(codes), tuple(demand_nodes), weights, unit, tuple(site_nodes),
-                        tuple(existing), cost_matrix(G, demand_nodes, site_nodes))
+                        tuple(existing), cost_matrix(G, demand_nodes, site_nodes),
+                        unreached_codes=tuple(unreached_codes), unreached_weights=unreached_weights,
+                        unreached_distance_m=snapped.loc[unreached, "snap_distance_m"].to_numpy(dtype=float),
+                        outside_codes=tuple(points.loc[~in_extent, "adm3_code"].tolist()))
 
 
 def service_areas(G: nx.MultiDiGraph, site_nodes: Sequence[Any], cutoff_s: float, *, buffer_m: float = 60.0,

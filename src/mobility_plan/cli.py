@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
+import math
+import os
 import sys
 import time
+import traceback
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,31 +21,63 @@ import pandas as pd
 
 from . import __version__
 from ._errors import MobilityPlanError, ValidationError
-from ._io import atomic_path, output_file, read_csv_text
+from ._io import atomic_path, output_file
 
 __all__ = ["main", "build_parser"]
 
 
-def _positive_int(text: str) -> int:
-    """argparse type: a whole number >= 1 (``--top``, ``--max-runs``)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value}")
-    return value
+# --------------------------------------------------------------------------- argument checks
 
 
-def _positive_number(text: str) -> float:
-    """argparse type: a finite number > 0 (time limits, radii, ranges, cut-offs); NaN and inf are refused."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
-    return value
+def _whole(low: int) -> Any:
+    """Argparse type: a whole number >= ``low``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {low}, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {low}, got {value}")
+        return value
+
+    parse.__name__ = f"whole number >= {low}"
+    return parse
+
+
+def _number(*, low: float | None = None, high: float | None = None, strict_low: bool = False,
+            strict_high: bool = False, unit: str = "") -> Any:
+    """Argparse type: a finite number in a range (NaN, inf and text are refused)."""
+    suffix = f" {unit}" if unit else ""
+    rule = " and ".join(part for part in (
+        "" if low is None else f"{'>' if strict_low else '>='} {low:g}",
+        "" if high is None else f"{'<' if strict_high else '<='} {high:g}") if part)
+    wanted = f"a finite number{' ' + rule if rule else ''}{suffix}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
+        if low is not None and (value <= low if strict_low else value < low):
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text}")
+        if high is not None and (value >= high if strict_high else value > high):
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text}")
+        return value
+
+    parse.__name__ = wanted
+    return parse
+
+
+def _input_file(path: Path | str, *, what: str) -> Path:
+    from .network import require_input_file
+
+    return require_input_file(path, what=what)
+
+#: argparse types shared by several commands
+_positive_int = _whole(1)
 
 
 def _print_table(frame: pd.DataFrame) -> None:
@@ -69,12 +105,13 @@ def _cmd_data_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_network_info(args: argparse.Namespace) -> int:
+    from .export import dumps_strict
     from .network import graph_summary, load_graph
 
     G = load_graph(args.graph)
     summary = graph_summary(G)
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(dumps_strict(summary, indent=2))
         return 0
     west, south, east, north = summary["bbox"]
     print(f"graph          : {args.graph}")
@@ -91,27 +128,81 @@ def _cmd_network_info(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- costs
 
 
+def _read_user_csv(path: Path | str, *, what: str) -> pd.DataFrame:
+    """A user's CSV file (UTF-8 or CP949), with errors naming the option and the file."""
+    import io
+
+    file = _input_file(path, what=what)
+    raw = file.read_bytes()
+    for encoding in ("utf-8-sig", "cp949"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ValidationError(f"{what} {file} is neither UTF-8 nor CP949 text; save it as a UTF-8 CSV file")
+    if not text.strip():
+        raise ValidationError(f"{what} {file} is empty; give a CSV file with a header and one row per point")
+    try:
+        frame = pd.read_csv(io.StringIO(text.replace("\r\n", "\n").replace("\r", "\n")), low_memory=False)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise ValidationError(f"{what} {file} is not a well-formed CSV file ({exc}); check its commas and quotes")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.empty:
+        raise ValidationError(f"{what} {file} has a header but no rows; add one row per point")
+    return frame
+
+
+def _lonlat(frame: pd.DataFrame, *, what: str, path: Path) -> pd.DataFrame:
+    """Numeric, finite, in-range lon/lat columns; errors name the first bad rows (CSV line numbers)."""
+    from .network import KOREA_LAT_DEG, KOREA_LON_DEG
+
+    values = {}
+    for column in ("lon", "lat"):
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        bad = frame.index[numbers.isna() | ~np.isfinite(numbers.fillna(0.0))]
+        if len(bad):
+            shown = ", ".join(f"line {i + 2}: {frame.at[i, column]!r}" for i in bad[:5])
+            raise ValidationError(f"{what} {path}: {len(bad)} {column} value(s) are not finite numbers ({shown}); "
+                                  "give decimal degrees such as 126.978 / 37.566")
+        values[column] = numbers.astype("float64")
+    lon, lat = values["lon"], values["lat"]
+    swapped = lon.between(*KOREA_LAT_DEG) & lat.between(*KOREA_LON_DEG)
+    if swapped.any():
+        i = frame.index[swapped][0]
+        raise ValidationError(f"{what} {path}: {int(swapped.sum())} point(s) look like lat/lon in the wrong columns "
+                              f"(line {i + 2}: lon {lon[i]:g}, lat {lat[i]:g}; Korea lies at lon 124-132, lat 33-39); "
+                              "swap the 'lon' and 'lat' column names")
+    outside = frame.index[(lon.abs() > 180) | (lat.abs() > 90)]
+    if len(outside):
+        shown = ", ".join(f"line {i + 2}: ({lon[i]:g}, {lat[i]:g})" for i in outside[:5])
+        raise ValidationError(f"{what} {path}: {len(outside)} point(s) are not lon/lat degrees ({shown}); "
+                              "the columns must hold EPSG:4326 longitude and latitude, not projected metres")
+    return pd.DataFrame({"lon": lon, "lat": lat}, index=frame.index)
+
+
 def _read_points(path: Path, G: Any, *, what: str, max_snap_distance_m: float) -> tuple[list[Any], np.ndarray]:
     """Read a CSV of graph nodes (``node``) or coordinates (``lon``, ``lat``)."""
     from .network import snap_points
 
-    if not Path(path).is_file():
-        raise ValidationError(f"--{what} file {path} does not exist")
-    frame = read_csv_text(Path(path))
+    option = f"--{what}"
+    frame = _read_user_csv(path, what=option)
     if "node" in frame.columns:
-        nodes = frame["node"].tolist()
         if frame["node"].isna().any():
-            raise ValidationError(f"--{what} {path}: the 'node' column has empty cells")
-        return nodes, np.zeros(len(nodes))
+            raise ValidationError(f"{option} {path}: the 'node' column has empty cells "
+                                  f"(line {int(frame.index[frame['node'].isna()][0]) + 2})")
+        return frame["node"].tolist(), np.zeros(len(frame))
     if {"lon", "lat"} <= set(frame.columns):
+        points = _lonlat(frame, what=option, path=Path(path))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            snapped = snap_points(G, frame[["lon", "lat"]], max_snap_distance_m=max_snap_distance_m)
+            snapped = snap_points(G, points, max_snap_distance_m=max_snap_distance_m)
         for warning in caught:
             print(f"warning ({what} {path}): {warning.message}", file=sys.stderr)
         return snapped["node"].tolist(), snapped["snap_distance_m"].to_numpy()
     raise ValidationError(
-        f"--{what} {path} needs a 'node' column (graph node ids) or 'lon' and 'lat' columns (EPSG:4326); "
+        f"{option} {path} needs a 'node' column (graph node ids) or 'lon' and 'lat' columns (EPSG:4326); "
         f"found {list(frame.columns)}"
     )
 
@@ -322,23 +413,59 @@ def _print_past_year(args: argparse.Namespace, table: pd.DataFrame, national: fl
 
 
 def _load_npz(path: str) -> dict[str, np.ndarray]:
-    file = Path(path)
-    if not file.is_file():
-        raise ValidationError(f"--costs file {file} does not exist")
+    """The arrays of a ``--costs`` archive, checked: a 2-D numeric ``cost`` and, if given, matching ``weights``."""
+    import zipfile
+
+    file = _input_file(path, what="--costs")
+    how = "write it with numpy.savez(FILE, cost=matrix, weights=weights) or `mobility-plan costs --out FILE.npz`"
+    with file.open("rb") as handle:
+        magic = handle.read(6)
+    if magic == b"\x93NUMPY":
+        raise ValidationError(f"--costs {file} holds a single .npy array, not a .npz archive of named arrays; {how}")
+    if not magic.startswith(b"PK"):
+        raise ValidationError(f"--costs {file} is not a NumPy .npz archive (it is not a zip file); {how}")
     try:
-        with np.load(file, allow_pickle=False) as archive:
+        loaded = np.load(file, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValidationError(f"--costs {file} is not a NumPy .npz archive ({exc}); {how}") from exc
+    if isinstance(loaded, np.ndarray):
+        raise ValidationError(f"--costs {file} holds a single .npy array, not a .npz archive of named arrays; {how}")
+    try:
+        with loaded as archive:
             content = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError) as exc:
-        raise ValidationError(f"--costs {file} is not a readable .npz file ({exc})") from exc
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValidationError(f"--costs {file} is a damaged .npz archive ({exc}); {how}") from exc
     if "cost" not in content:
-        raise ValidationError(f"--costs {file} has no 'cost' array; found {sorted(content)}")
+        raise ValidationError(f"--costs {file} has no 'cost' array (found {sorted(content) or 'none'}); {how}")
+    cost = content["cost"]
+    if cost.dtype.kind not in "iuf" or cost.ndim != 2:
+        raise ValidationError(f"--costs {file}: 'cost' must be a 2-D numeric matrix (demand x sites), got "
+                              f"{cost.ndim}-D {cost.dtype}; {how}")
+    if "weights" in content:
+        weights = content["weights"]
+        if weights.dtype.kind not in "iuf" or weights.shape != (cost.shape[0],):
+            raise ValidationError(f"--costs {file}: 'weights' must hold one number per demand row "
+                                  f"({cost.shape[0]}), got shape {weights.shape} of {weights.dtype}")
     return content
 
 
+def _unreachable_rows(cost: np.ndarray, weights: np.ndarray | None) -> dict[str, Any]:
+    """Demand rows of a cost matrix with no finite cost to any site: count, share of weight, first rows."""
+    matrix = np.asarray(cost, dtype=float)
+    w = np.ones(matrix.shape[0]) if weights is None else np.asarray(weights, dtype=float)
+    rows = np.flatnonzero(~np.isfinite(matrix).any(axis=1))
+    total = float(w.sum())
+    return {"count": len(rows), "rows": int(matrix.shape[0]),
+            "share_pct": round(100 * float(w[rows].sum()) / total, 2) if total else 0.0,
+            "where": rows[:20].tolist()}
+
+
 def _cmd_solve(args: argparse.Namespace) -> int:
+    from .export import dumps_strict
     from .siting import FRLM, LSCP, MCLP, PCenter, PMedian
 
     limits = {"time_limit_s": args.time_limit, "mip_gap": args.mip_gap}
+    unreachable = None
     if args.model == "frlm":
         from .network import graph_from_expressway, load_expressway_od
 
@@ -357,24 +484,37 @@ def _cmd_solve(args: argparse.Namespace) -> int:
             raise ValidationError(f"--model {args.model} needs --p N")
         if args.model in ("lscp", "mclp") and args.radius is None:
             raise ValidationError(f"--model {args.model} needs --radius R (in the unit of the costs)")
-        if args.model == "lscp":
-            model = LSCP.from_cost_matrix(cost, radius=args.radius)
-        elif args.model == "mclp":
-            model = MCLP.from_cost_matrix(cost, weights, radius=args.radius, p=args.p)
-        elif args.model == "pmedian":
-            model = PMedian.from_cost_matrix(cost, weights, p=args.p)
-        else:
-            model = PCenter.from_cost_matrix(cost, p=args.p)
+        try:
+            if args.model == "lscp":
+                model = LSCP.from_cost_matrix(cost, radius=args.radius)
+            elif args.model == "mclp":
+                model = MCLP.from_cost_matrix(cost, weights, radius=args.radius, p=args.p)
+            elif args.model == "pmedian":
+                model = PMedian.from_cost_matrix(cost, weights, p=args.p)
+            else:
+                model = PCenter.from_cost_matrix(cost, p=args.p)
+        except MobilityPlanError as exc:
+            raise type(exc)(f"--costs {args.costs}: {exc}") from exc
         result = model.solve(**limits)
+        unreachable = _unreachable_rows(cost, weights)
     summary = result.to_dict()
     if args.json:
-        print(json.dumps({key: summary[key] for key in ("model", "objective", "sites", "seconds", "status", "gap")}))
+        shown = {key: summary[key] for key in ("model", "objective", "sites", "seconds", "status", "gap",
+                                               "gap_note", "best_bound")}
+        if unreachable is not None:
+            shown["unreachable_demand"] = unreachable
+        print(dumps_strict(shown))
         return 0
+    gap = f"gap {result.gap:.4%}" if summary["gap"] is not None else f"gap unknown: {result.gap_note}"
+    bound = f"best bound {result.best_bound:,.4f}" if summary["best_bound"] is not None else "no bound"
     print(f"model     : {result.model}")
     print(f"objective : {result.objective:,.4f}")
-    print(f"status    : {result.status} (gap {result.gap:.4%}, best bound {result.best_bound:,.4f})")
+    print(f"status    : {result.status} ({gap}, {bound})")
     print(f"sites     : {len(result.sites)}: {', '.join(map(str, result.sites))}")
     print(f"seconds   : {result.seconds:.2f}")
+    if unreachable and unreachable["count"]:
+        print(f"unreachable: {unreachable['count']} of {unreachable['rows']} demand rows reach no site at all "
+              f"({unreachable['share_pct']:.2f} % of the demand weight, never covered; rows {unreachable['where']})")
     if "flow_refuelled_share" in result.details:
         print(f"flow refuelled: {result.details['flow_refuelled_share']:.1%} of {result.details['flow_total']:,.0f}; "
               f"{len(result.details['unrefuellable_pairs'])} OD pair(s) cannot be refuelled at this range")
@@ -386,7 +526,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
 
 def _cmd_plan(args: argparse.Namespace) -> int:
     from ._io import check_output_dir, child_path
-    from .plan import resolve_scenario, run_plan
+    from .plan import describe_unreachable, resolve_scenario, run_plan
     from .scenario import load_scenario, shipped_scenarios
 
     names = ([p.stem for p in shipped_scenarios()] if args.scenario == ["all"] else args.scenario)
@@ -409,7 +549,10 @@ def _cmd_plan(args: argparse.Namespace) -> int:
               f"outputs in {out.resolve()} ({result.seconds:.1f} s)")
         for name, kpis in result.summary["layers"].items():
             shown = {k: v for k, v in kpis.items() if k.endswith("_by_year") or k.endswith("_total")}
-            print(f"  {name}: {json.dumps(shown, ensure_ascii=False)}")
+            print(f"  {name}: {json.dumps(shown, ensure_ascii=False, allow_nan=False)}")
+            unreachable = describe_unreachable(kpis.get("unreachable_demand", {}), kpis.get("demand_unit", ""))
+            if unreachable:
+                print(f"  {name}: {unreachable}")
     return 0
 
 
@@ -510,7 +653,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     rows = run_checks(args.only, progress=not args.json)
     frame = checks_frame(rows)
     if args.json:
-        print(json.dumps(frame.to_dict(orient="records"), ensure_ascii=False, indent=1, allow_nan=False))
+        from .export import dumps_strict
+
+        print(dumps_strict(frame.to_dict(orient="records"), indent=1))
         return 0
     if frame.empty:
         print("no backtests are registered")
@@ -543,38 +688,42 @@ def build_parser() -> argparse.ArgumentParser:
         description="Plan EV charging and hydrogen refuelling infrastructure in South Korea.",
     )
     parser.add_argument("--version", action="version", version=f"mobility_plan {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show the traceback of an error")
     commands = parser.add_subparsers(dest="command", required=True)
 
     data_parser = commands.add_parser("data", help="inspect the external datasets")
     data_commands = data_parser.add_subparsers(dest="data_command", required=True)
-    status = data_commands.add_parser("status", help="show which datasets are present, missing or corrupt")
+    status = data_commands.add_parser("status", parents=[debug], help="show which datasets are present, missing or corrupt")
     status.add_argument("--data-dir", help="data directory (default: MOBILITY_PLAN_DATA_DIR or ../shared/data)")
     status.add_argument("--quick", action="store_true", help="skip the SHA-256 checks")
     status.set_defaults(handler=_cmd_data_status)
 
     network_parser = commands.add_parser("network", help="inspect road networks")
     network_commands = network_parser.add_subparsers(dest="network_command", required=True)
-    info = network_commands.add_parser("info", help="nodes, edges, km, components and bounding box of a graph")
+    info = network_commands.add_parser("info", parents=[debug], help="nodes, edges, km, components and bounding box of a graph")
     info.add_argument("graph", help="GraphML file, OSM XML file or expressway folder")
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(handler=_cmd_network_info)
 
-    costs = commands.add_parser("costs", help="write an origin-destination cost matrix (.npz)")
+    costs = commands.add_parser("costs", parents=[debug], help="write an origin-destination cost matrix (.npz)")
     costs.add_argument("graph", help="GraphML file, OSM XML file or expressway folder")
     costs.add_argument("--origins", required=True, help="CSV with a 'node' column or 'lon','lat' columns")
     costs.add_argument("--destinations", required=True, help="CSV with a 'node' column or 'lon','lat' columns")
     costs.add_argument("--weight", choices=["travel_time", "length"], default="travel_time",
                        help="travel_time (s, default) or length (m)")
-    costs.add_argument("--cutoff", type=_positive_number, default=None, help="costs above this (s or m) become inf")
-    costs.add_argument("--max-snap-m", type=_positive_number, default=500.0,
+    costs.add_argument("--cutoff", type=_number(low=0), default=None, help="costs above this (s or m) become inf")
+    costs.add_argument("--max-snap-m", type=_number(low=0, strict_low=True, unit="m"), default=500.0,
                        help="warn about points farther than this from the network (m, default 500)")
     costs.add_argument("--out", required=True, help="output .npz file")
     costs.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     costs.set_defaults(handler=_cmd_costs)
 
-    fleet = commands.add_parser("fleet", help="vehicles, energy, infrastructure need and deficit per region")
+    fleet = commands.add_parser("fleet", parents=[debug], help="vehicles, energy, infrastructure need and deficit per region")
     fleet.add_argument("--vehicle", choices=["ev", "fcev"], required=True, help="ev or fcev (fuel-cell cars)")
-    fleet.add_argument("--target", type=float, default=None,
+    fleet.add_argument("--target", type=_number(low=0, strict_low=True, high=1e9, unit="vehicles"), default=None,
                        help="national fleet in --year (vehicles); default: the actual stock for past years, "
                             "the fitted curve's projection for later ones")
     fleet.add_argument("--year", type=int, required=True,
@@ -583,38 +732,37 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--model", choices=["logistic", "bass"], default="logistic",
                        help="diffusion curve used when no --target is given")
     fleet.add_argument("--region", nargs="+", default=None, help="only these region codes")
-    fleet.add_argument("--capacity-kg-per-day", type=float, default=None,
+    fleet.add_argument("--capacity-kg-per-day", type=_number(low=0, strict_low=True, unit="kg/day"), default=None,
                        help="hydrogen station capacity (kg/day; default 250)")
-    fleet.add_argument("--utilisation", type=float, default=None, help="hydrogen station utilisation (0-1; default 0.7)")
-    fleet.add_argument("--top", type=_positive_int, default=None,
-                       help="show only the N regions with most vehicles (N >= 1; default: all)")
+    fleet.add_argument("--utilisation", type=_number(low=0, strict_low=True, high=1), default=None, help="hydrogen station utilisation (0-1; default 0.7)")
+    fleet.add_argument("--top", type=_whole(1), default=None, help="show only the N regions with most vehicles")
     fleet.add_argument("--json", action="store_true", help="print a JSON list of records")
     fleet.set_defaults(handler=_cmd_fleet)
 
-    solve = commands.add_parser("solve", help="solve a siting model on a cost matrix or the expressway network")
+    solve = commands.add_parser("solve", parents=[debug], help="solve a siting model on a cost matrix or the expressway network")
     solve.add_argument("--model", choices=["lscp", "mclp", "pmedian", "pcenter", "frlm"], required=True)
     solve.add_argument("--costs", help="FILE.npz with 'cost' (n x m, inf = unreachable) and 'weights' (n)")
     solve.add_argument("--expressway", help="folder in the format of expressway_2011 (for --model frlm)")
-    solve.add_argument("--p", type=int, help="number of sites / stations")
-    solve.add_argument("--radius", type=_positive_number, help="coverage radius, in the unit of the costs (lscp, mclp)")
-    solve.add_argument("--range-km", type=_positive_number, help="vehicle range in km (frlm)")
-    solve.add_argument("--time-limit", type=_positive_number, default=None, help="solver time limit (s)")
-    solve.add_argument("--mip-gap", type=float, default=None, help="relative MIP gap at which to stop")
+    solve.add_argument("--p", type=_whole(1), help="number of sites / stations")
+    solve.add_argument("--radius", type=_number(low=0), help="coverage radius, in the unit of the costs (lscp, mclp)")
+    solve.add_argument("--range-km", type=_number(low=0, strict_low=True, unit="km"), help="vehicle range in km (frlm)")
+    solve.add_argument("--time-limit", type=_number(low=0, strict_low=True, high=86400, unit="s"), default=None, help="solver time limit (s)")
+    solve.add_argument("--mip-gap", type=_number(low=0, high=1, strict_high=True), default=None, help="relative MIP gap at which to stop")
     solve.add_argument("--json", action="store_true", help="print one JSON object")
     solve.set_defaults(handler=_cmd_solve)
 
-    plan = commands.add_parser("plan", help="run scenarios end to end and write GeoJSON layouts and a report")
+    plan = commands.add_parser("plan", parents=[debug], help="run scenarios end to end and write GeoJSON layouts and a report")
     plan.add_argument("scenario", nargs="+", help="scenario file(s) or shipped names (korea_2030, ...), or 'all'")
     plan.add_argument("--out", required=True, help="output folder (one sub-folder per scenario when several)")
     plan.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    plan.add_argument("--time-limit", type=_positive_number, default=None, help="override each layer's solver limit (s)")
+    plan.add_argument("--time-limit", type=_number(low=0, strict_low=True, high=86400, unit="s"), default=None, help="override each layer's solver limit (s)")
     plan.add_argument("--quiet", action="store_true", help="no progress bars")
     plan.set_defaults(handler=_cmd_plan)
 
-    sweep = commands.add_parser("sweep", help="run a grid of scenario variations on Dask (local cluster by default)")
+    sweep = commands.add_parser("sweep", parents=[debug], help="run a grid of scenario variations on Dask (local cluster by default)")
     sweep.add_argument("sweep", help="sweep TOML file, or a shipped sweep name (h2_range_stations)")
     sweep.add_argument("--out", default="outputs/sweep", help="output folder (default outputs/sweep)")
-    sweep.add_argument("--workers", type=int, default=2,
+    sweep.add_argument("--workers", type=_whole(0), default=2,
                        help="worker processes of the local Dask cluster (default 2; 0 = serial, no Dask)")
     sweep.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler, tcp://HOST:8786")
     sweep.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
@@ -624,28 +772,84 @@ def build_parser() -> argparse.ArgumentParser:
                             "named in the refusal); raise it to run a larger grid on purpose")
     sweep.set_defaults(handler=_cmd_sweep)
 
-    summary = commands.add_parser("summary", help="summarise the default data and road networks")
+    summary = commands.add_parser("summary", parents=[debug], help="summarise the default data and road networks")
     summary.set_defaults(handler=_cmd_summary)
 
-    validate = commands.add_parser("validate", help="run every backtest against real Korean data and print one table")
+    validate = commands.add_parser("validate", parents=[debug], help="run every backtest against real Korean data and print one table")
     validate.add_argument("--only", nargs="+", default=None, help="only these areas (fleet, allocation, hydrogen, ...)")
     validate.add_argument("--json", action="store_true", help="print a JSON list of rows")
     validate.set_defaults(handler=_cmd_validate)
     return parser
 
 
+#: Fix suggested for an operating-system error, by errno.
+_OS_FIXES = {
+    errno.EACCES: "permission denied; choose a folder you can write to (or fix its permissions)",
+    errno.EPERM: "operation not permitted; choose a folder you can write to (or fix its permissions)",
+    errno.EROFS: "the file system is read-only; choose --out on a writable disk",
+    errno.ENOSPC: "no space left on the device; free some space or choose --out on another disk",
+    errno.EDQUOT: "disk quota exceeded; free some space or choose --out on another disk",
+    errno.ENOENT: "no such file or folder; check the path",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; check the path",
+    errno.EISDIR: "it is a folder where a file is expected; give a file path",
+    errno.ENAMETOOLONG: "the path is too long; choose a shorter one",
+    errno.EMFILE: "too many open files; close other programs or raise the limit (ulimit -n)",
+}
+
+
+def _os_error_message(exc: OSError) -> str:
+    """One line naming the path, what the system said and the fix."""
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p]
+    where = " -> ".join(paths) if paths else "a file or folder"
+    fix = _OS_FIXES.get(exc.errno, "check the path, its permissions and the free disk space")
+    said = exc.strerror or type(exc).__name__
+    return f"cannot use {where}: {said}; {fix}"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the process exit code (0 ok, 1 check failed, 2 error)."""
+    """Run the command line; returns the process exit code (0 ok, 1 check failed, 2 error).
+
+    Errors a user's input can cause print one line, ``error: ...``, naming the input,
+    the problem and the fix. An unexpected exception prints one line too and asks for a
+    report; ``--debug`` shows the traceback instead.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    debug = bool(getattr(args, "debug", False))
     try:
         return int(args.handler(args))
     except MobilityPlanError as exc:
+        if debug:
+            traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # pragma: no cover
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of our output went away (e.g. `| head`): nothing to report
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        except OSError:  # pragma: no cover
+            pass
+        return 141
+    except OSError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {_os_error_message(exc)}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        if debug:
+            traceback.print_exc()
+        print("error: out of memory; use a smaller input (fewer points, a smaller network or region)",
+              file=sys.stderr)
+        return 2
+    except Exception as exc:  # last resort: real causes get their own MobilityPlanError at the input
+        if debug:
+            traceback.print_exc()
+        text = " ".join(str(exc).split())[:300]
+        print(f"error: internal error: {type(exc).__name__}: {text}; rerun with --debug for the traceback, "
+              "and please report it", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

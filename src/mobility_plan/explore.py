@@ -126,12 +126,22 @@ def solve_city(city: CityInstance, *, model: str = "mclp", new_sites: int = 10, 
     areas = gpd.GeoDataFrame({"node": new_nodes},
                              geometry=service_areas(city.graph, new_nodes, radius_s), crs=data.CRS_METRIC)
     total = float(w.sum())
-    kpis = {"model": model, "status": result.status, "gap": result.gap, "sites_total": len(result.sites),
+    # coverage is over ALL demand of the area, including areas the network does not reach; with weights of
+    # the caller's, the unreached areas are scaled by the same ratio as the reached ones (a stated approximation)
+    unreached = float(np.sum(city.unreached_weights)) * (total / float(np.sum(city.weights))
+                                                         if weights is not None and np.sum(city.weights) else 1.0)
+    reachable = np.isfinite(travel_s)
+    everyone = total + unreached
+    kpis = {"model": model, "status": result.status, "gap": result.gap if np.isfinite(result.gap) else None,
+            "gap_note": result.gap_note, "sites_total": len(result.sites),
             "sites_new": len(new_nodes), "sites_existing": len(result.sites) - len(new_nodes),
             "plugs_new": int(sites.loc[sites["status"] == "new", "plugs"].sum()),
-            "coverage_pct": round(100 * float(w[covered].sum()) / total, 2) if total else 0.0,
-            "mean_travel_min": round(float((w * travel_s).sum() / total / 60), 3) if total else 0.0,
-            "evs": round(total, 0), "radius_s": radius_s}
+            "coverage_pct": round(100 * float(w[covered].sum()) / everyone, 2) if everyone else 0.0,
+            "mean_travel_min": (round(float((w[reachable] * travel_s[reachable]).sum() / w[reachable].sum() / 60), 3)
+                                if w[reachable].sum() else None),
+            "unreachable_pct": round(100 * (unreached + float(w[~reachable].sum())) / everyone, 2) if everyone else 0.0,
+            "unreachable_areas": len(city.unreached_codes) + int((~reachable).sum()),
+            "evs": round(everyone, 0), "radius_s": radius_s}
     return CityLayout(sites, points, areas, kpis, time.perf_counter() - start)
 
 
@@ -190,7 +200,7 @@ def solve_expressway(inputs: ExpresswayInputs, model: FRLM, *, per_period: int =
         opened = result.details["opened_by_period"]
         share = result.details["refuelled_share_by_period"]
         refuelled = result.details["refuelled"]
-        status, gap = result.status, result.gap
+        status, gap, gap_note = result.status, result.gap, result.gap_note
     else:
         open_nodes = model.existing.copy()
         opened, share = {}, {}
@@ -201,7 +211,7 @@ def solve_expressway(inputs: ExpresswayInputs, model: FRLM, *, per_period: int =
             opened[period] = tuple(sorted(nodes[k] for k in np.flatnonzero(open_nodes & ~before)))
             share[period] = float(inputs.paths.flows[model.refuelled(open_nodes)].sum()) / flows_total
         refuelled = model.refuelled(open_nodes)
-        status, gap = "heuristic", float("nan")
+        status, gap, gap_note = "heuristic", None, "greedy heuristic: no bound on the optimum was computed"
     year_of = {n: y for y, ns in opened.items() for n in ns}
     rows = [{"node": n, "status": "existing", "year": None} for n in inputs.existing_nodes]
     rows += [{"node": n, "status": "new", "year": int(y)} for n, y in sorted(year_of.items())]
@@ -216,7 +226,9 @@ def solve_expressway(inputs: ExpresswayInputs, model: FRLM, *, per_period: int =
                           "refuelled": np.asarray(refuelled)[order],
                           "lon0": inputs.nodes.loc[o, "lon"].to_numpy(), "lat0": inputs.nodes.loc[o, "lat"].to_numpy(),
                           "lon1": inputs.nodes.loc[d, "lon"].to_numpy(), "lat1": inputs.nodes.loc[d, "lat"].to_numpy()})
-    kpis = {"range_km": model.range_km, "status": status, "gap": gap, "existing_on_network": len(inputs.existing_nodes),
+    kpis = {"range_km": model.range_km, "status": status,
+            "gap": gap if gap is not None and np.isfinite(gap) else None, "gap_note": gap_note,
+            "existing_on_network": len(inputs.existing_nodes),
             "new_stations": len(year_of),
             "flow_refuelled_pct_by_year": {int(y): round(100 * s, 2) for y, s in share.items()},
             "unrefuellable_pairs": int(np.asarray(model.unrefuellable).sum())}

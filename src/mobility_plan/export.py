@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from shapely.geometry import mapping
 from ._errors import ValidationError
 from ._io import write_bytes_atomic
 
-__all__ = ["to_geojson", "geojson_bytes", "read_geojson"]
+__all__ = ["to_geojson", "geojson_bytes", "read_geojson", "json_ready", "dumps_strict"]
 
 #: Decimal places kept in coordinates (1e-6 degrees is about 0.1 m).
 COORDINATE_DECIMALS = 6
@@ -45,6 +46,28 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     return str(value)
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` with every NaN / inf / NA turned into ``None`` and numpy scalars into Python ones, recursively.
+
+    Use it (or :func:`dumps_strict`) for every JSON the tool writes or prints: JSON has no
+    ``Infinity`` or ``NaN``. The producer of a value that may be missing states why next to
+    it (e.g. ``"gap": null, "gap_note": "no bound proven"``).
+    """
+    if isinstance(value, Mapping):
+        return {str(k) if not isinstance(k, str) else k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [json_ready(v) for v in value.tolist()]
+    return _plain(value)
+
+
+def dumps_strict(value: Any, **options: Any) -> str:
+    """``json.dumps`` of :func:`json_ready(value) <json_ready>` that refuses NaN / inf (strict RFC 8259 JSON)."""
+    options.setdefault("ensure_ascii", False)
+    return json.dumps(json_ready(value), allow_nan=False, **options)
 
 
 def _round(coordinates: Any) -> Any:

@@ -9,6 +9,7 @@ and ``y`` in the graph's CRS (``G.graph["crs"]``).
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 import warnings
 import xml.etree.ElementTree as ET
@@ -21,9 +22,9 @@ import pandas as pd
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
-from ._errors import DataSourceError, NetworkError, ValidationError
+from ._errors import DataSourceError, MobilityPlanError, NetworkError, ValidationError
 from ._io import read_csv_text
-from .data import CRS_LONLAT, CRS_METRIC, data_dir, file_problem, load_sources, verify_if_registered, verify_source
+from .data import CRS_LONLAT, CRS_METRIC, data_dir, load_sources, verify_if_registered, verify_source
 
 __all__ = [
     "URBAN_SPEEDS_KPH",
@@ -44,6 +45,10 @@ __all__ = [
     "snap_points",
     "graph_summary",
     "require_edge_attribute",
+    "require_input_file",
+    "check_node_coordinates",
+    "KOREA_LON_DEG",
+    "KOREA_LAT_DEG",
 ]
 
 #: Speeds (km/h) for road types whose edges have no ``maxspeed`` tag: Korea's
@@ -161,9 +166,58 @@ def require_edge_attribute(G: nx.MultiDiGraph, attribute: str) -> None:
         )
 
 
-def _finalise(G: nx.MultiDiGraph, **speed_options: Any) -> nx.MultiDiGraph:
+#: Where Korea lies in lon/lat degrees: used to recognise x and y given the wrong way round.
+KOREA_LON_DEG = (124.0, 132.0)
+KOREA_LAT_DEG = (33.0, 39.0)
+
+
+def check_node_coordinates(G: nx.MultiDiGraph, *, source: str = "the graph") -> None:
+    """Raise :class:`NetworkError` when node coordinates cannot be what ``G.graph["crs"]`` says.
+
+    Catches nodes without finite ``x``/``y``, an unreadable CRS, coordinates in metres
+    under a degree CRS (EPSG:4326) and lon/lat stored the wrong way round (Korea lies at
+    lon 124-132, lat 33-39).
+    """
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    xy = np.empty((G.number_of_nodes(), 2))
+    for k, (node, data) in enumerate(G.nodes(data=True)):
+        try:
+            xy[k] = float(data["x"]), float(data["y"])
+        except (KeyError, TypeError, ValueError):
+            raise NetworkError(f"{source}: node {node!r} has no numeric x/y coordinates (got x={data.get('x')!r}, "
+                               f"y={data.get('y')!r}); every node needs x and y in the graph's CRS") from None
+    if not np.isfinite(xy).all():
+        bad = int((~np.isfinite(xy).all(axis=1)).sum())
+        raise NetworkError(f"{source}: {bad} node(s) have NaN or infinite coordinates; fix or drop them")
+    if "crs" not in G.graph:
+        raise NetworkError(f"{source} has no CRS (G.graph['crs']); save it with OSMnx, which records the CRS "
+                           "(EPSG:4326 for lon/lat)")
+    try:
+        crs = CRS.from_user_input(G.graph["crs"])
+    except CRSError as exc:
+        raise NetworkError(f"{source}: its CRS {G.graph['crs']!r} is not a CRS pyproj knows ({exc}); "
+                           "set it to an EPSG code such as 'EPSG:4326'") from exc
+    if not crs.is_geographic:
+        return
+    x, y = xy[:, 0], xy[:, 1]
+    swapped = (x >= KOREA_LAT_DEG[0]) & (x <= KOREA_LAT_DEG[1]) & (y >= KOREA_LON_DEG[0]) & (y <= KOREA_LON_DEG[1])
+    if swapped.mean() > 0.5:
+        raise NetworkError(f"{source}: node x values lie at {x.min():.2f}-{x.max():.2f} and y at {y.min():.2f}-"
+                           f"{y.max():.2f}: x and y are swapped (x must be longitude, 124-132 in Korea; y latitude, "
+                           "33-39); swap the x and y node attributes")
+    if (np.abs(x) > 180).any() or (np.abs(y) > 90).any():
+        raise NetworkError(f"{source}: its CRS is {crs.to_string()} (degrees), but node coordinates reach "
+                           f"x {np.abs(x).max():,.0f}, y {np.abs(y).max():,.0f}: they look like metres of a "
+                           "projected CRS; set G.graph['crs'] to that CRS (e.g. 'EPSG:5179') or reproject the "
+                           "coordinates to lon/lat")
+
+
+def _finalise(G: nx.MultiDiGraph, *, source: str = "the graph", **speed_options: Any) -> nx.MultiDiGraph:
     if G.number_of_nodes() == 0:
-        raise NetworkError("the graph has no nodes; check the area or file it came from")
+        raise NetworkError(f"{source} has no nodes; check the area or file it came from")
+    check_node_coordinates(G, source=source)
     for _, _, data in G.edges(data=True):
         if "length" in data:
             data["length"] = float(data["length"])
@@ -260,6 +314,27 @@ def graph_from_polygon(
 # --------------------------------------------------------------------------- files
 
 
+def require_input_file(path: Path | str, *, what: str,
+                       error: type[MobilityPlanError] = ValidationError) -> Path:
+    """``path`` as a readable regular file, or ``error`` saying what it is instead.
+
+    ``what`` names the input in the message (``"--costs"``, ``"graph file"``): a folder, a
+    FIFO or a device is named as such, not reported as missing.
+    """
+    file = Path(path)
+    if not file.exists():
+        raise error(f"{what} {file} does not exist; check the path or the data directory setting")
+    if file.is_dir():
+        raise error(f"{what} {file} is a folder, not a file; give the file inside it")
+    mode = file.stat().st_mode
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device or socket"
+        raise error(f"{what} {file} is {kind}, not a regular file; save the data to a file and pass that")
+    if not os.access(file, os.R_OK):
+        raise error(f"{what} {file} is not readable (permission denied); fix its permissions")
+    return file
+
+
 def load_graphml(path: Path | str) -> nx.MultiDiGraph:
     """Load a GraphML file saved by OSMnx (1.x or 2.x) and add speeds and travel times.
 
@@ -270,10 +345,7 @@ def load_graphml(path: Path | str) -> nx.MultiDiGraph:
     """
     import osmnx as ox
 
-    path = Path(path)
-    problem = file_problem(path)
-    if problem:
-        raise DataSourceError(f"graph file {path} {problem}; check the path or the data directory setting")
+    path = require_input_file(path, what="graph file", error=DataSourceError)
     verify_if_registered(path)
     try:
         G = ox.load_graphml(path)
@@ -282,7 +354,7 @@ def load_graphml(path: Path | str) -> nx.MultiDiGraph:
             f"{path} is not a readable OSMnx GraphML file ({type(exc).__name__}: {exc}); "
             "re-save it with osmnx.save_graphml or restore the original"
         ) from exc
-    return _finalise(G)
+    return _finalise(G, source=f"graph file {path}")
 
 
 #: Highway values that are never drivable; dropped by graph_from_osm_xml(drive_only=True).
@@ -343,10 +415,7 @@ def graph_from_osm_xml(path: Path | str, *, drive_only: bool = True, retain_all:
     """
     import osmnx as ox
 
-    path = Path(path)
-    problem = file_problem(path)
-    if problem:
-        raise DataSourceError(f"OSM XML file {path} {problem}; check the path")
+    path = require_input_file(path, what="OSM XML file", error=DataSourceError)
     verify_if_registered(path)
     payload, kept = _clean_osm_xml(path, drive_only=drive_only)
     if kept == 0:
@@ -359,7 +428,7 @@ def graph_from_osm_xml(path: Path | str, *, drive_only: bool = True, retain_all:
     finally:
         os.unlink(tmp)
     G.graph["source_file"] = str(path)
-    return _finalise(G)
+    return _finalise(G, source=f"OSM XML file {path}")
 
 
 def _expressway_dir(directory: Path | str | None) -> Path:
@@ -428,7 +497,7 @@ def graph_from_expressway(
         G.add_edge(u, v, key=0, length=km * 1000.0, speed_kph=float(speed_kph), highway="motorway", oneway=True)
     for node in G.nodes:
         G.nodes[node]["street_count"] = len(set(G.successors(node)) | set(G.predecessors(node)))
-    return _finalise(G)
+    return _finalise(G, source=f"expressway folder {folder}")
 
 
 def load_expressway_od(directory: Path | str | None = None, *, combine_directions: bool = False) -> pd.DataFrame:
@@ -478,6 +547,10 @@ def load_graph(source: Path | str) -> nx.MultiDiGraph:
     """Load a road graph from a GraphML file, an OSM XML file or an expressway folder."""
     path = Path(source)
     if path.is_dir():
+        if not (path / Path(load_sources()["expressway_nodes"].file).name).is_file():
+            raise ValidationError(f"{path} is a folder but not an expressway folder (no "
+                                  f"{Path(load_sources()['expressway_nodes'].file).name}); give a .graphml file, an "
+                                  ".osm/.xml file or a folder in the format of expressway_2011")
         return graph_from_expressway(path)
     suffix = path.suffix.lower()
     if suffix == ".graphml":

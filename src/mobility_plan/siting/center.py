@@ -127,6 +127,10 @@ class PCenter:
                 break
         best_sites = self._fill(best_sites)
         value = self._max_cost(best_sites)
+        if not np.isfinite(value):
+            raise InfeasibleError(f"p-center: no {self.p} site(s) found that every demand point can reach; parts of "
+                                  "the network are cut off from each other: raise p, or drop the demand points on "
+                                  "the cut-off parts")
         bound = value if status == "optimal" else (candidates[low] if low < len(candidates) else proven_infeasible)
         nearest = _assign_nearest(self.cost, best_sites)
         return SitingResult(

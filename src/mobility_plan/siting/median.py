@@ -265,20 +265,31 @@ class PMedian:
         """Solve exactly: greedy + Teitz-Bart first; optimal at once when the Lagrangian bound
         meets it, otherwise the radius-formulation MILP warm-started from it."""
         start = time.perf_counter()
+        deadline = None if time_limit_s is None else start + time_limit_s
+
+        def remaining(share: float = 1.0) -> float | None:  # the whole solve keeps to time_limit_s
+            return None if deadline is None else max(share * (deadline - time.perf_counter()), 0.05)
+
         heuristic, _ = teitz_bart(self.cost, self.weights, greedy_pmedian(self.cost, self.weights, self.p,
-                                                                         self.existing), locked=self.existing)
-        if not self.existing.any():
+                                                                         self.existing), locked=self.existing,
+                                  time_limit_s=remaining(0.4))
+        if not self.existing.any() and np.isfinite(_objective(self.cost, self.weights, heuristic)):
             # a Lagrangian (LP) bound that meets the heuristic value proves it optimal: no MILP needed
             value = _objective(self.cost, self.weights, heuristic)
-            bound = lagrangian_bound(self.cost, self.weights, self.p, upper_bound=value, iterations=200)
+            bound = lagrangian_bound(self.cost, self.weights, self.p, upper_bound=value, iterations=200,
+                                     time_limit_s=remaining(0.5))
             tolerance = 1e-9 if mip_gap is None else mip_gap
             if value - bound <= tolerance * max(abs(value), 1e-12):
                 result = self._result(heuristic, start, best_bound=min(bound, value), status="optimal",
                                       model="pmedian")
                 return SitingResult(**{**result.__dict__, "details": {**result.details, "proof": "lagrangian bound"}})
         problem, y, constant = self._build(heuristic.astype(float))
-        outcome = (solver or highs_solver)(problem, time_limit_s=time_limit_s, mip_gap=mip_gap)
+        outcome = (solver or highs_solver)(problem, time_limit_s=remaining(), mip_gap=mip_gap)
         if outcome.x is None:
+            if not np.isfinite(_objective(self.cost, self.weights, heuristic)):
+                raise InfeasibleError(f"p-median: no {self.p} site(s) found that every demand point can reach "
+                                      f"(solver status {outcome.status}); parts of the network are cut off from "
+                                      "each other: raise p, or drop the demand points on the cut-off parts")
             return self._result(heuristic, start, best_bound=float("nan"), status=outcome.status, model="pmedian")
         open_sites = outcome.x[y] > 0.5
         result = self._result(open_sites, start, best_bound=outcome.best_bound + constant, status=outcome.status,
