@@ -140,3 +140,23 @@ def test_folder_or_fifo_in_place_of_a_scenario_file(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(ValidationError, match=r"named pipe \(FIFO\)"):
         load_scenario(fifo)
+
+
+def test_a_scenario_uses_each_years_charger_ratios_unless_it_sets_them():
+    # the plan's need for a year matches the app's (DemandParameters of that year) when the scenario leaves
+    # the ratios alone; a ratio the scenario sets holds for every year
+    from mobility_plan.demand import DemandParameters
+    from mobility_plan.scenario import load_scenario, scenario_from_dict
+
+    ev = load_scenario(SCENARIO_DIR / "seoul_central_ev.toml")
+    assert "fast_chargers_per_ev" not in ev.demand_overrides
+    for year in (2022, 2026, 2030):
+        assert ev.demand_in(year) == DemandParameters.defaults("ev", year=year)
+    assert ev.demand_in(2022).fast_chargers_per_ev > ev.demand_in(2030).fast_chargers_per_ev
+    content = tomllib.loads((SCENARIO_DIR / "seoul_central_ev.toml").read_text(encoding="utf-8"))
+    content.setdefault("demand", {})["fast_chargers_per_ev"] = 0.05
+    fixed = scenario_from_dict(content)
+    assert fixed.demand_overrides == ("fast_chargers_per_ev",)
+    assert fixed.demand_in(2022).fast_chargers_per_ev == fixed.demand_in(2030).fast_chargers_per_ev == 0.05
+    assert (fixed.demand_in(2022).public_slow_chargers_per_ev_without_home
+            == DemandParameters.defaults("ev", year=2022).public_slow_chargers_per_ev_without_home)

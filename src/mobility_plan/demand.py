@@ -48,6 +48,8 @@ in or before the year, placed in regions by their coordinates.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -153,19 +155,21 @@ class DemandParameters:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values).validated()
 
-    def with_charger_ratios(self, year: int) -> DemandParameters:
+    def with_charger_ratios(self, year: int, *, keep: Iterable[str] = ()) -> DemandParameters:
         """A copy with the two charger ratios of ``year`` (:func:`charger_ratios`), other values kept.
 
-        For callers that resolved their parameters once (a scenario) and need each
-        year's ratios; do not use it where a user set the ratios on purpose.
+        For callers that resolved their parameters once (a scenario) and need each year's
+        ratios. ``keep`` names ratios a user set on purpose (``fast_chargers_per_ev``,
+        ``public_slow_chargers_per_ev_without_home``): those stay as they are.
         """
         import dataclasses
 
         ratios = charger_ratios(year)
-        return dataclasses.replace(
-            self, fast_chargers_per_ev=ratios.fast_chargers_per_ev,
-            public_slow_chargers_per_ev_without_home=ratios.public_slow_chargers_per_private_ev_without_home,
-        ).validated()
+        year_values = {"fast_chargers_per_ev": ratios.fast_chargers_per_ev,
+                       "public_slow_chargers_per_ev_without_home":
+                           ratios.public_slow_chargers_per_private_ev_without_home}
+        kept = set(keep)
+        return dataclasses.replace(self, **{k: v for k, v in year_values.items() if k not in kept}).validated()
 
     def validated(self) -> DemandParameters:
         """Return self after checking every rule; raises :class:`ValidationError` naming the value."""

@@ -86,7 +86,7 @@ def _regions(scenario: Scenario, fleet: dict[int, float]) -> tuple[gpd.GeoDataFr
     level = scenario.level
     backcast = scenario.mode == "backcast"
     tables = [infrastructure_need(scenario.fleet.vehicle, fleet[year], year=year, level=level,
-                                  parameters=scenario.demand, backcast=backcast) for year in scenario.years]
+                                  parameters=scenario.demand_in(year), backcast=backcast) for year in scenario.years]
     table = pd.concat(tables, ignore_index=True)
     prefix = _region_filter(scenario)
     if prefix:

@@ -109,6 +109,15 @@ class Scenario:
     demand: DemandParameters
     layers: tuple[Layer, ...]
     source: str = ""
+    #: ``[demand]`` keys the scenario file set on purpose (they hold for every year).
+    demand_overrides: tuple[str, ...] = ()
+
+    def demand_in(self, year: int) -> DemandParameters:
+        """The demand parameters of ``year``: EV charger ratios on their path to the 2030 targets
+        (``data/charger_ratio_path.csv``) unless the scenario set them; everything else as resolved."""
+        if self.fleet.vehicle != "ev":
+            return self.demand
+        return self.demand.with_charger_ratios(year, keep=self.demand_overrides)
 
 
 _TOP = {"scenario", "fleet", "demand", "layer"}
@@ -365,7 +374,7 @@ def scenario_from_dict(content: dict[str, Any], *, source: str = "<dict>") -> Sc
         name=str(name), description=description or "", years=years, level=level, mode=mode,
         fleet=FleetSettings(vehicle=vehicle, target_vehicles=float(target), target_year=int(target_year),
                             model=model, allocation=allocation, prior_share=0.02 if prior is None else prior),
-        demand=demand, layers=tuple(layers), source=source,
+        demand=demand, layers=tuple(layers), source=source, demand_overrides=tuple(sorted(numbers)),
     )
 
 
