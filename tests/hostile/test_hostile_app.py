@@ -19,7 +19,7 @@ import pytest
 from shapely.geometry import LineString, Point, Polygon
 from streamlit.testing.v1 import AppTest
 
-from tests.hostile.conftest import tree_state
+from .conftest import tree_state
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app.py"

@@ -13,7 +13,7 @@ import pytest
 
 from mobility_plan import scenario as scenario_module
 
-from conftest import assert_clear_error
+from .conftest import assert_clear_error
 
 EXPRESSWAY = "expressway_2011"
 

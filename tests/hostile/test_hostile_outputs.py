@@ -24,7 +24,7 @@ from mobility_plan import ValidationError
 from mobility_plan._io import MANIFEST_NAME
 from mobility_plan.data import PROJECT_DATA, data_dir
 
-from tests.hostile.conftest import assert_clear_error, tree_state
+from .conftest import assert_clear_error, tree_state
 
 pytestmark = pytest.mark.slow
 
