@@ -103,3 +103,20 @@ def test_region_without_road_access_is_named(tmp_path):
     content["layer"][0]["region"] = "99"
     with pytest.raises(ValidationError, match="matches no census area"):
         run_plan(scenario_from_dict(content, source="x.toml"), tmp_path / "x", progress=False)
+
+
+@pytest.mark.slow
+def test_backcast_report_shows_the_backtests_and_a_plan_the_fleet_band(tmp_path, shared_data):
+    outputs = run_plan("korea_2022_backcast", tmp_path / "backcast", progress=False)
+    summary = json.loads((outputs.directory / "summary.json").read_text(encoding="utf-8"))
+    rows = summary["validation"]
+    assert {row["area"] for row in rows} == {"fleet", "allocation", "need"}
+    assert all(row["measure"].startswith("EV ") for row in rows if row["area"] == "fleet")
+    report = (outputs.directory / "report.md").read_text(encoding="utf-8")
+    assert "## Validation" in report and "carry 2022-11 shares forward" in report
+    # a forward plan carries the ensemble band of its projected years, and no backtests
+    from mobility_plan.plan import _fleet_band
+
+    band = _fleet_band("ev", (2024, 2026, 2030))
+    assert set(band) == {"2026", "2030"}
+    assert all(b["low"] <= b["central"] <= b["high"] for b in band.values())

@@ -356,8 +356,33 @@ def _summary(scenario: Scenario, fleet: dict[int, float], regions_table: pd.Data
                           "existing": None if pd.isna(row["existing"]) else int(row["existing"]),
                           "deficit": None if pd.isna(row["deficit"]) else int(row["deficit"])}
             for y, row in by_year.iterrows()},
+        "fleet_band_vehicles": _fleet_band(vehicle, scenario.years),
         "layers": {name: layer["kpis"] for name, layer in layers.items()},
+        "validation": _validation_records(vehicle) if scenario.mode == "backcast" else [],
     })  # strict JSON: NaN / inf become null (their producers add a note saying why)
+
+
+#: Backtests a backcast report shows, by vehicle (``mobility-plan validate`` runs them all).
+_BACKCAST_VALIDATION = {"ev": ("fleet", "allocation"), "fcev": ("fleet", "hydrogen")}
+
+
+def _fleet_band(vehicle: str, years: tuple[int, ...]) -> dict[str, dict[str, int]]:
+    """The fleet ensemble's band (low / central / high vehicles) in the scenario years past the registrations."""
+    if max(years) <= int(actual_stock(vehicle).index.max()):
+        return {}  # every year registered: no projection, no band
+    band = project_fleet(vehicle, max(years), model="ensemble").set_index("year")
+    return {str(int(y)): {"low": int(band.at[y, "stock_low_vehicles"]), "central": int(band.at[y, "stock_vehicles"]),
+                          "high": int(band.at[y, "stock_high_vehicles"])}
+            for y in years if y in band.index and band.at[y, "kind"] == "projected"}
+
+
+@functools.lru_cache(maxsize=2)
+def _validation_records(vehicle: str) -> list[dict[str, Any]]:
+    """The hold-out rows of the backtests that bear on a backcast of ``vehicle`` (computed once per process)."""
+    from .validate import run_checks
+
+    return [row.to_record() for row in run_checks(list(_BACKCAST_VALIDATION[vehicle]))
+            if row.area != "fleet" or row.measure.split()[0] == vehicle.upper()]
 
 
 def describe_unreachable(unreachable: dict[str, Any], unit: str = "") -> str | None:
@@ -447,6 +472,11 @@ def _report(summary: dict[str, Any]) -> str:
              f"Mode: {summary['mode']}; vehicle: {summary['vehicle']}; years: {', '.join(map(str, summary['years']))}.",
              "", "## National fleet (vehicles)", "", "| year | fleet (vehicles) |", "|---|---|"]
     lines += [f"| {y} | {v:,} |" for y, v in summary["national_fleet_vehicles"].items()]
+    band = summary.get("fleet_band_vehicles") or {}
+    if band:
+        lines += ["", "Fleet ensemble band (vehicles; the spread of the forecasters, see `mobility-plan validate` "
+                  "for their 2021-2024 hold-out):", "", "| year | low | central | high |", "|---|---|---|---|"]
+        lines += [f"| {y} | {b['low']:,} | {b['central']:,} | {b['high']:,} |" for y, b in band.items()]
     lines += ["", "## Targets", "", "| year | item | target | status |", "|---|---|---|---|"]
     lines += [f"| {t['year']} | {t['item']} | {t['value']:,.0f} | {t['status']} |" for t in summary["targets"]]
     lines += ["", "## Regional need", "", "| year | vehicles | energy per day | need | existing | deficit |",
@@ -467,6 +497,16 @@ def _report(summary: dict[str, Any]) -> str:
             else:
                 lines.append(f"- {key.replace('_', ' ')}: {'n/a' if value is None else value}")
         lines.append("")
+    if summary.get("validation"):
+        lines += ["## Validation (backtests against what Korea built)", "",
+                  "| area | kind | measure | model | value | baseline | baseline value | goal | met |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for row in summary["validation"]:
+            value = "n/a" if row["model_value"] is None else f"{row['model_value']:,.3g} {row['unit']}"
+            base = "n/a" if row["baseline_value"] is None else f"{row['baseline_value']:,.3g} {row['unit']}"
+            lines.append(f"| {row['area']} | {row['kind']} | {row['measure']} | {row['model']} | {value} | "
+                         f"{row['baseline']} | {base} | {row['goal']} | {'yes' if row['met'] else 'no'} |")
+        lines += ["", "Notes on each row: `mobility-plan validate` (or the app's Validation page).", ""]
     lines += ["## Map", "", "![map](map.png)", "",
               "Files: sites.geojson, coverage.geojson, regions.geojson, flows.geojson, summary.json (RFC 7946 "
               "GeoJSON in WGS84 lon/lat).", ""]
