@@ -1159,18 +1159,18 @@ def cases_fleet() -> list[Case]:
     return [
         fleet("fleet-ok-json", "fcev 850,000 in 2030, sido, --json adds up", "accept",
               base_fcev + ["--target", "850000", "--json"], check=_fleet_json_total(850000)),
-        fleet("fleet-target-negative", "--target -5", "refuse", base_fcev + ["--target", "-5"], needles=("target",)),
-        fleet("fleet-target-zero", "--target 0", "refuse", base_fcev + ["--target", "0"], needles=("target",)),
-        fleet("fleet-target-nan", "--target nan", "refuse", base_fcev + ["--target", "nan"], needles=("target",)),
-        fleet("fleet-target-inf", "--target inf", "refuse", base_fcev + ["--target", "inf"], needles=("target",)),
+        fleet("fleet-target-negative", "--target -5", "refuse", base_fcev + ["--target", "-5"], needles=("target", "national fleet")),
+        fleet("fleet-target-zero", "--target 0", "refuse", base_fcev + ["--target", "0"], needles=("target", "national fleet")),
+        fleet("fleet-target-nan", "--target nan", "refuse", base_fcev + ["--target", "nan"], needles=("target", "national fleet")),
+        fleet("fleet-target-inf", "--target inf", "refuse", base_fcev + ["--target", "inf"], needles=("target", "national fleet")),
         fleet("fleet-target-huge", "--target 1e300", "refuse", base_fcev + ["--target", "1e300"],
-              needles=("target",)),
+              needles=("target", "national fleet")),
         fleet("fleet-target-above-korea", f"--target 40,000,000 (above Korea's ~{KOREA_VEHICLES:,} vehicles)",
               "refuse", base_fcev + ["--target", "40000000"], needles=("target", "vehicles"),
               warn=("exceeds", "more than", "above")),
         fleet("fleet-target-below-stock", "--target 1,000 FCEVs in 2030 (below today's 45,000)", "refuse",
               base_fcev + ["--target", "1000"], needles=("target", "stock", "below"), warn=("below",)),
-        fleet("fleet-target-text", "--target many", "refuse", base_fcev + ["--target", "many"], needles=("target",)),
+        fleet("fleet-target-text", "--target many", "refuse", base_fcev + ["--target", "many"], needles=("target", "national fleet")),
         fleet("fleet-target-fraction", "--target 850000.5 (half a car)", "either",
               base_fcev + ["--target", "850000.5", "--json"], check=lambda ctx, o: None if '"vehicles"' in o.output else "no records",
               needles=("target", "whole")),
@@ -1463,7 +1463,7 @@ def cases_scenario() -> list[Case]:
     for value, tag in (("nan", "nan"), ("inf", "inf"), ("-inf", "neginf"), ("-1", "negative"), ("0", "zero"),
                        ('"850000"', "string"), ("true", "bool"), ("1.0e12", "1e12")):
         mut(f"scen-target-{tag}", f"fleet.target_vehicles = {value}", k30, "fleet", "target_vehicles", value,
-            ("target_vehicles",))
+            ("target_vehicles", "national fleet"))
     mut("scen-target-above-korea", f"fleet.target_vehicles = 40,000,000 FCEVs (Korea has ~{KOREA_VEHICLES:,} "
         "vehicles)", k30, "fleet", "target_vehicles", "40000000", ("target_vehicles",),
         warn=("exceeds", "above", "more than"))
@@ -1615,15 +1615,15 @@ def cases_plan_cli() -> list[Case]:
 
     return [
         plan("plan-target-nan", "backcast target_vehicles = nan", "refuse",
-             toml_set(bc, "fleet", "target_vehicles", "nan"), ("target_vehicles",)),
+             toml_set(bc, "fleet", "target_vehicles", "nan"), ("target_vehicles", "national fleet")),
         plan("plan-target-inf", "backcast target_vehicles = inf", "refuse",
-             toml_set(bc, "fleet", "target_vehicles", "inf"), ("target_vehicles",)),
+             toml_set(bc, "fleet", "target_vehicles", "inf"), ("target_vehicles", "national fleet")),
         plan("plan-target-negative", "backcast target_vehicles = -430000", "refuse",
-             toml_set(bc, "fleet", "target_vehicles", "-430000"), ("target_vehicles",)),
+             toml_set(bc, "fleet", "target_vehicles", "-430000"), ("target_vehicles", "national fleet")),
         plan("plan-target-string", 'backcast target_vehicles = "430000"', "refuse",
              toml_set(bc, "fleet", "target_vehicles", '"430000"'), ("target_vehicles",)),
         plan("plan-target-1e12", "backcast target_vehicles = 1e12", "refuse",
-             toml_set(bc, "fleet", "target_vehicles", "1.0e12"), ("target_vehicles",)),
+             toml_set(bc, "fleet", "target_vehicles", "1.0e12"), ("target_vehicles", "national fleet")),
         plan("plan-vehicle-bad", 'vehicle = "bus"', "refuse", toml_set(bc, "fleet", "vehicle", '"bus"'),
              ("vehicle",)),
         plan("plan-years-empty", "years = []", "refuse", toml_set(bc, "scenario", "years", "[]"), ("years",)),
@@ -1696,7 +1696,7 @@ def cases_sweep() -> list[Case]:
         sweep("sweep-grid-huge", "a 100 x 100 x 100 grid (1,000,000 full plans)", "refuse",
               _sweep_text(f'"fleet.target_vehicles" = [{big}]\n"fleet.prior_share" = [{", ".join(["0.02"] * 100)}]\n'
                           f'"demand.station_utilisation" = [{", ".join(["0.7"] * 100)}]'),
-              ("runs", "grid", "too many", "1,000,000", "1000000"), timeout=120),
+              ("runs", "grid", "too many", "1,000,000", "1000000"), timeout=60),
         sweep("sweep-values-all-bad", "every grid value invalid (nan target)", "refuse",
               _sweep_text('"fleet.target_vehicles" = [nan, -1.0]'), ("target_vehicles",)),
         sweep("sweep-values-string", "grid values of the wrong type (strings)", "refuse",
@@ -1724,7 +1724,7 @@ def cases_sweep() -> list[Case]:
               _sweep_text('"fleet.target_vehicles" = [430000]'), ("scheduler",),
               extra=("--scheduler", "not an address")),
         sweep("sweep-bom", "sweep file with a UTF-8 BOM", "either",
-              "\ufeff" + _sweep_text('"fleet.target_vehicles" = [nan]'), ("target_vehicles",),
+              "\ufeff" + _sweep_text('"fleet.target_vehicles" = [nan]'), ("target_vehicles", "bom", "byte order"),
               check=lambda ctx, o: None),
         sweep("sweep-out-docs-overwrite", "--out at the user's Documents with --overwrite", "refuse",
               _sweep_text('"fleet.target_vehicles" = [430000]'), ("documents", "overwrite", "not", "written"),
