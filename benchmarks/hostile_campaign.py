@@ -2038,6 +2038,9 @@ from shapely.geometry import Point, Polygon
 from mobility_plan import export, uploads
 def pts(coords, crs="EPSG:4326", **cols):
     return gpd.GeoDataFrame(cols, geometry=[Point(c) if c is not None else None for c in coords], crs=crs)
+def read(*args, **kwargs):  # read_upload returns a GeoDataFrame, or an object holding it as .frame
+    layer = uploads.read_upload(*args, **kwargs)
+    return getattr(layer, "frame", layer)
 '''
 
 
@@ -2117,7 +2120,7 @@ def cases_export_uploads() -> list[Case]:
     fc = ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"w":%s},'
           '"geometry":{"type":"Point","coordinates":[%s]}}]}')
     up("up-ok", "a valid GeoJSON point layer with weights", "accept",
-       f"r = uploads.read_upload({(fc % ('5', '127.0, 37.5'))!r}.encode(), 'd.geojson', weight_column='w')\n"
+       f"r = read({(fc % ('5', '127.0, 37.5'))!r}.encode(), 'd.geojson', weight_column='w')\n"
        "result = [len(r), str(r.crs)]", check=result_is(lambda r: r[0] == 1 and "4326" in r[1], "1 feature in 4326"))
     up("up-empty", "an empty upload", "refuse", "uploads.read_upload(b'', 'd.geojson')", ("empty",))
     up("up-shp", "a .shp upload", "refuse", "uploads.read_upload(b'abc', 'd.shp')", ("shp", "unsupported"))
@@ -2162,15 +2165,15 @@ def cases_export_uploads() -> list[Case]:
        "uploads.read_upload(t.encode(), 'd.geojson')", ("geometry",))
     up("up-too-big", "a 25 MB upload", "refuse", "uploads.read_upload(b' ' * 25_000_000, 'd.geojson')", ("mb",))
     up("up-cp949-props", "GeoJSON with CP949-encoded Korean properties", "either",
-       f"r = uploads.read_upload({(fc % ('5', '127.0, 37.5')).replace(W_KEY, KOREAN_KEYS)!r}"
+       f"r = read({(fc % ('5', '127.0, 37.5')).replace(W_KEY, KOREAN_KEYS)!r}"
        ".encode('cp949'), 'd.geojson')\nresult = r.iloc[0].drop('geometry').to_dict()",
        ("encoding", "utf-8", "cannot be read"),
        check=result_is(lambda r: r.get("이름") == "서울", "Korean property decoded"))
     up("up-bare-geometry", "a bare Point geometry (not a FeatureCollection)", "either",
-       "r = uploads.read_upload(b'{\"type\":\"Point\",\"coordinates\":[127.0,37.5]}', 'd.geojson')\n"
+       "r = read(b'{\"type\":\"Point\",\"coordinates\":[127.0,37.5]}', 'd.geojson')\n"
        "result = len(r)", ("featurecollection", "feature"), check=result_is(lambda r: r == 1, "1 feature"))
     up("up-traversal-name", "an upload named ../../etc/passwd.geojson (only a label)", "accept",
-       f"r = uploads.read_upload({(fc % ('5', '127.0, 37.5'))!r}.encode(), '../../etc/passwd.geojson')\n"
+       f"r = read({(fc % ('5', '127.0, 37.5'))!r}.encode(), '../../etc/passwd.geojson')\n"
        "result = len(r)", check=result_is(lambda r: r == 1, "1 feature"))
     up("up-geometry-arg-bad", "geometry='lines' (bad argument)", "refuse",
        f"uploads.read_upload({(fc % ('5', '127.0, 37.5'))!r}.encode(), 'd.geojson', geometry='lines')",
