@@ -1036,8 +1036,11 @@ def cases_costs() -> list[Case]:
         costs("costs-out-exists", "--out exists, no --overwrite: kept", "refuse", [],
               setup=lambda ctx: (ctx.OUTROOT / "od.npz").write_bytes(b"previous result"), own=(),
               needles=("exists", "overwrite")),
-        costs("costs-out-overwrite", "--out exists, --overwrite: replaced", "accept", ["--overwrite"],
-              setup=lambda ctx: (ctx.OUTROOT / "od.npz").write_bytes(b"previous result"), check=_npz_check((3, 3))),
+        costs("costs-out-overwrite", "--out is a user's own file, --overwrite: replaced, or refused as not the tool's",
+              "either", ["--overwrite"], setup=lambda ctx: (ctx.OUTROOT / "od.npz").write_bytes(b"previous result"),
+              check=_npz_check((3, 3)), needles=("not written", "overwrite")),
+        costs("costs-out-overwrite-tool", "--out written by an earlier costs run, --overwrite: replaced", "accept",
+              ["--overwrite"], setup=_previous_costs, check=_npz_check((3, 3))),
         costs("costs-out-is-dir", "--out is an existing folder named od.npz", "refuse", ["--overwrite"],
               setup=lambda ctx: ((ctx.OUTROOT / "od.npz").mkdir(), (ctx.OUTROOT / "od.npz" / "keep.txt")
                                  .write_text("keep")), own=(), needles=("od.npz", "folder", "directory")),
@@ -1117,6 +1120,15 @@ def cases_costs() -> list[Case]:
                          _w("a.csv", "node\n1\n"), _w("b.csv", "node\n2\n3\n")),
               check=lambda ctx, o: _inf_check(ctx)),
     ]
+
+
+def _previous_costs(ctx: Ctx) -> None:
+    """An earlier `mobility-plan costs` run into {outroot}/od.npz (a file the tool wrote)."""
+    (ctx.IN / "o0.csv").write_text("node\n4\n5\n6\n")
+    env = _env(ctx, Case("-", "-", "-", "accept", []))
+    subprocess.run([sys.executable, "-m", "mobility_plan.cli", "costs", str(SHARED / "expressway_2011"), "--origins",
+                    str(ctx.IN / "o0.csv"), "--destinations", str(ctx.IN / "o0.csv"), "--out",
+                    str(ctx.OUTROOT / "od.npz")], env=env, cwd=ctx.CWD, capture_output=True, timeout=300, check=True)
 
 
 def _inf_check(ctx: Ctx) -> str | None:
@@ -1808,7 +1820,7 @@ def cases_outputs() -> list[Case]:
         _cli("out-docs-no-overwrite", A, "--out the user's Documents, no --overwrite", "refuse",
              bc + ["--out", "{docs}"], own=(), needles=("overwrite", "not empty")),
         _cli("out-cwd-overwrite", A, "--out . (the working directory, with a user file) --overwrite", "refuse",
-             bc + ["--out", ".", "--overwrite"], own=(), needles=("overwrite", "not written", "working director"), timeout=240),
+             bc + ["--out", ".", "--overwrite"], own=(), needles=("overwrite", "not written", "working director", "current folder"), timeout=240),
         _cli("out-home-overwrite", A, "--out ~ (the home folder) --overwrite", "refuse",
              bc + ["--out", "{home}", "--overwrite"], own=(), needles=("overwrite", "not written", "home"),
              timeout=240),
@@ -2238,7 +2250,7 @@ def cases_data_lib() -> list[Case]:
     load("data-monthly-sum-off", "monthly EV stock where a province no longer adds up to sum17",
          "load_ev_stock_sido_monthly", (monthly,), _mutate_data(monthly, lambda b: b.replace(b"2018-12,9564",
                                                                                            b"2018-12,99564", 1)),
-         ("sum17", "corrupt", "checksum"))
+         ("sum17", "corrupt", "checksum", "registered"))
     load("data-tcs-truncated", "toll-gate OD file cut in half", "load_tollgate_od", (tcs,), _mutate_data(tcs, _truncate),
          ("truncat", "corrupt", "checksum", "tollgate", "toll-gate"))
     cases.append(_lib("data-unknown-key", A, "source_path of an unknown dataset", "refuse",
