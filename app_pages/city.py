@@ -19,6 +19,7 @@ network_key = c1.selectbox("Road network (OSM)", list(NETWORKS), format_func=NET
 model = c2.radio("Model", list(MODELS), horizontal=True, key="city_model", format_func=MODELS.get)
 new_sites = c3.slider("New sites", 1, 40, 10, key="city_sites")
 radius_min = c4.slider("Coverage radius (minutes of driving)", 0.5, 5.0, 1.0, step=0.25, key="city_radius_min",
+                       format="%.2f min",
                        help="Driving time on the road network from a demand point to its nearest site")
 radius_s = round(radius_min * 60.0)
 keep_existing = st.toggle("Keep existing KEPCO stations", value=True, key="city_keep")
