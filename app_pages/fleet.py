@@ -1,5 +1,6 @@
 """Fleet & demand: choropleths of vehicles, energy, need, existing supply and deficit by sido / sigungu / ADM3."""
 
+import pandas as pd
 import streamlit as st
 
 from app_pages import _shared as shared
@@ -23,12 +24,13 @@ metric = right.selectbox("Layer", list(metrics), format_func=metrics.get, key="f
 st.caption(f"{national:,.0f} {label} in {year} (scenario {scenario.name}), allocated top-down to regions.")
 
 counts = metric != "energy_per_day"  # vehicles, stations and chargers are whole numbers
-colors, legend = maps.color_bins(frame[metric].to_numpy(dtype=float), palette="YlOrRd", integer=counts,
+values = pd.to_numeric(frame[metric], errors="coerce").to_numpy(dtype=float)  # "not known" (NA) is NaN here
+colors, legend = maps.color_bins(values, palette="YlOrRd", integer=counts,
                                  unit=metrics[metric].split("(")[-1].rstrip(")"))
 
 
 def _amount(value: float, unit: str) -> str:
-    return "n/a (no station list at this level)" if value != value else f"{value:,.0f} {unit}"
+    return "n/a (not known at this level)" if pd.isna(value) else f"{value:,.0f} {unit}"
 
 
 frame = maps.with_tips(frame, [f"{r.region} ({r.region_en})" for r in frame.itertuples()],

@@ -140,6 +140,18 @@ def test_fleet_legend_of_a_count_uses_whole_numbers(shared_data):
     assert labels and all(not re.search(r"\d\.\d", label) for label in labels), labels
 
 
+@pytest.mark.slow
+def test_census_areas_without_a_station_count_say_so(shared_data):
+    """EVs by census area (ADM3) have no existing chargers (NA): the map, its tooltip and the table still show."""
+    at = _page("fleet", scenario="seoul_central_ev")
+    at.radio(key="fleet_level").set_value("adm3").run()
+    at.selectbox(key="fleet_metric").set_value("existing").run()
+    assert not at.exception, [e.value for e in at.exception]
+    first = json.loads(at.get("deck_gl_json_chart")[0].proto.json)["layers"][0]["data"]["features"][0]["properties"]
+    assert "existing: n/a (not known at this level)" in first["tip_body"]
+    assert list(at.dataframe[1].value["region"]) == ["national total"]
+
+
 def test_tables_carry_a_national_total(shared_data):
     at = _page("overview")
     table, total = at.dataframe[0].value, at.dataframe[1].value
