@@ -179,7 +179,7 @@ def table_with_total(table: pd.DataFrame, *, label_column: str, formats: dict[st
     """
     config = {column: st.column_config.NumberColumn(format=fmt) for column, fmt in formats.items()}
     st.dataframe(table, hide_index=True, width="stretch", column_config=config, key=key)
-    total = {column: None for column in table.columns}
+    total = {column: "" for column in table.columns}  # blank where a sum means nothing (names, codes)
     total[label_column] = total_label
     for column in formats:
         total[column] = float(pd.to_numeric(table[column], errors="coerce").sum(min_count=1))
