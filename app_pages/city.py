@@ -104,7 +104,8 @@ shared.show_map(maps.deck(layers, maps.view_for(points["lon"], points["lat"])), 
                         "the EVs each site serves. Roads © OpenStreetMap contributors.", key="city_map")
 st.subheader("Sites")
 table = sites[["place", "status", "plugs", "capacity_vehicles_per_h", "evs_served", "charges_per_day", "node"]]
-table = table.round({"evs_served": 0, "charges_per_day": 0, "capacity_vehicles_per_h": 1}).rename(columns={"place": "site (streets)", 
+table = table.round({"evs_served": 0, "charges_per_day": 0, "capacity_vehicles_per_h": 1})
+table = table.rename(columns={"place": "site (streets)",
                               "capacity_vehicles_per_h": "capacity (vehicles/h)", "evs_served": "EVs served (vehicles)",
                               "charges_per_day": "charges (per day)", "node": "OSM node"})
 shared.table_with_total(table, label_column="site (streets)",

@@ -41,7 +41,8 @@ build_colors, build_legend = maps.color_bins(real["build_year"].to_numpy(dtype=f
                                              alpha=220, integer=True, label_format="{:d}")
 real = real.assign(color=build_colors)
 real = maps.with_tips(real, [str(r.name) for r in real.itertuples()],
-                      [[f"built {r.build_year:.0f}", str(r.address) if isinstance(r.address, str) else "address not listed",
+                      [[f"built {r.build_year:.0f}",
+                        str(r.address) if isinstance(r.address, str) else "address not listed",
                         "on the expressway network" if r.on_network else
                         f"{r.snap_distance_m / 1000:,.1f} km from the nearest interchange"]
                        for r in real.itertuples()])
@@ -50,8 +51,13 @@ flows = layout.flows.assign(color=[maps.CATEGORY_COLORS["refuelled" if r else "n
 flows = maps.with_tips(flows, [f"{r.origin} → {r.destination}" for r in flows.itertuples()],
                        [[f"{r.vehicles:,.0f} vehicles (2011 OD)", f"{r.length_km:,.0f} km",
                          "refuelled" if r.refuelled else "not refuelled"] for r in flows.itertuples()])
+names = inputs.nodes["name"]
+network = maps.with_tips(inputs.edges, [f"{names.get(a) or a} – {names.get(b) or b}" for a, b in
+                                        zip(inputs.edges["node0"], inputs.edges["node1"])],
+                         [["expressway between two interchanges (2011 network)"]] * len(inputs.edges))
 layers = [
-    maps.lines_layer(inputs.edges, color=maps.CATEGORY_COLORS["network"], width_px=1.5, layer_id="network"),
+    maps.lines_layer(network, color=maps.CATEGORY_COLORS["network"], width_px=1.5, columns=maps.TOOLTIP_FIELDS,
+                     layer_id="network"),
     maps.lines_layer(flows, color="color", width_px=1.0, columns=maps.TOOLTIP_FIELDS, layer_id="flows"),
     maps.points_layer(real, color="color", radius_m=2500, columns=maps.TOOLTIP_FIELDS, layer_id="real"),
     maps.points_layer(new, color="color", radius_m=6000, columns=maps.TOOLTIP_FIELDS, layer_id="proposed",

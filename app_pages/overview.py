@@ -78,8 +78,9 @@ stars = alt.Chart(marks).mark_point(shape="diamond", size=160, filled=True).enco
              alt.Tooltip("status:N"), alt.Tooltip("source:N")])
 st.altair_chart(area + chart + stars, width="stretch")
 st.caption("Diamonds: policy targets, original and revised (each with its source; hover a diamond). "
-           "Registered stock: Ministry of Land, Infrastructure and Transport" + ("; the scenario curve is a logistic fit bent through the target."
-                                             if (series["kind"] == "projected").any() else ".")
+           "Registered stock: Ministry of Land, Infrastructure and Transport"
+           + ("; the scenario curve is a logistic fit bent through the target."
+              if (series["kind"] == "projected").any() else ".")
            + " Shaded: the band of the fleet ensemble (lowest to highest of its models, from the last registered "
            "year; see the Validation page for its 2021-2024 hold-out).")
 

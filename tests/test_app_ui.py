@@ -115,6 +115,17 @@ def test_city_tooltips_name_places_not_codes(shared_data):
     assert not layers["roads"].get("pickable")
 
 
+def test_hydrogen_tooltips_name_interchanges_and_stations(shared_data):
+    spec = json.loads(_page("hydrogen").get("deck_gl_json_chart")[0].proto.json)
+    layers = {layer["id"]: layer for layer in spec["layers"]}
+    assert layers["network"].get("pickable")  # expressways answer the mouse with their interchanges
+    assert all(re.fullmatch(r"[가-힣A-Za-z0-9() ]+ – [가-힣A-Za-z0-9() ]+", r["tip_title"])
+               for r in layers["network"]["data"]), layers["network"]["data"][0]
+    assert all(" → " in r["tip_title"] for r in layers["flows"]["data"])
+    assert all(r["tip_title"].startswith("proposed station at ") for r in layers["proposed"]["data"])
+    assert all(re.search(r"[가-힣]", r["tip_title"]) for r in layers["real"]["data"])
+
+
 def _class_bounds(label: str) -> list[str]:
     return re.findall(r"[\d,.]+", label.split(" stations")[0].split(" vehicles")[0])
 

@@ -20,7 +20,8 @@ import pandas as pd
 from ._errors import ValidationError
 
 __all__ = ["LegendEntry", "color_bins", "legend_html", "choropleth_layer", "points_layer", "lines_layer",
-           "polygons_layer", "deck", "graph_segments", "view_for", "with_tips", "tooltip_problems", "node_street_names",
+           "polygons_layer", "deck", "graph_segments", "view_for", "with_tips", "tooltip_problems",
+           "node_street_names",
            "OSM_ATTRIBUTION", "PALETTES", "CATEGORY_COLORS", "TOOLTIP_HTML", "TOOLTIP_FIELDS"]
 
 OSM_ATTRIBUTION = "© OpenStreetMap contributors"
@@ -305,9 +306,13 @@ def node_street_names(G: Any, nodes: Sequence[Any]) -> list[str]:
 
 
 def graph_segments(G: Any) -> pd.DataFrame:
-    """Straight node-to-node segments of a road graph (``lon0, lat0, lon1, lat1``), one per node pair."""
+    """Straight node-to-node segments of a road graph, one per node pair.
+
+    Columns ``lon0, lat0, lon1, lat1`` and the end nodes ``node0, node1`` (to name a segment
+    by its interchanges or streets in a tooltip).
+    """
     x = {n: d["x"] for n, d in G.nodes(data=True)}
     y = {n: d["y"] for n, d in G.nodes(data=True)}
     pairs = {(u, v) if str(u) <= str(v) else (v, u) for u, v in G.edges()}
-    rows = [(x[u], y[u], x[v], y[v]) for u, v in sorted(pairs, key=str)]
-    return pd.DataFrame(rows, columns=["lon0", "lat0", "lon1", "lat1"])
+    rows = [(x[u], y[u], x[v], y[v], u, v) for u, v in sorted(pairs, key=str)]
+    return pd.DataFrame(rows, columns=["lon0", "lat0", "lon1", "lat1", "node0", "node1"])
