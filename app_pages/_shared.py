@@ -136,6 +136,59 @@ def plan(name: str) -> Any:
     return cached_plan(name)
 
 
+@st.cache_data
+def area_names() -> dict[str, str]:
+    """Census-area (ADM3) code -> ``"dong, gu"`` in Korean, for tooltips and tables."""
+    from mobility_plan.census import load_census_adm3
+
+    frame = load_census_adm3()
+    return dict(zip(frame["adm3_code"].astype(str), frame["adm3_name_ko"] + ", " + frame["sigungu_name_ko"]))
+
+
+def solve(key: str, what: str, function, *args, fix: str = "", **kwargs):
+    """Solve with a visible status saying ``what`` is solved; on a refusal keep the last good result.
+
+    The result is kept in ``st.session_state[key]``. When the library refuses (a
+    :class:`MobilityPlanError`), the error and what to do are shown, then the last good
+    result of ``key`` (from earlier settings) is returned with a note saying so; with none
+    yet, the page ends.
+    """
+    try:
+        with st.spinner(f"Solving: {what}…", show_time=True):
+            result = function(*args, **kwargs)
+    except MobilityPlanError as exc:
+        st.error(f"{exc}\n\n**What to do:** {fix}" if fix else str(exc), icon=":material/error:")
+        last = st.session_state.get(key)
+        if last is None:
+            st.stop()
+        st.warning("Showing the last result that solved (from your previous settings) below.",
+                   icon=":material/history:")
+        return last
+    st.session_state[key] = result
+    return result
+
+
+def table_with_total(table: pd.DataFrame, *, label_column: str, formats: dict[str, str],
+                     total_label: str = "total", key: str | None = None) -> pd.DataFrame:
+    """A table with number formats and units, and its total row directly below it.
+
+    The total is its own one-row table under the first (same columns and formats) so that
+    sorting the table never moves it. ``formats`` maps a column (its name carries the unit) to a
+    ``NumberColumn`` format (``"localized"`` for thousands separators, ``"%.1f"``); the columns
+    summed are those of ``formats``. Returns the total row.
+    """
+    config = {column: st.column_config.NumberColumn(format=fmt) for column, fmt in formats.items()}
+    st.dataframe(table, hide_index=True, width="stretch", column_config=config, key=key)
+    total = {column: "" for column in table.columns}  # blank where a sum means nothing (names, codes)
+    total[label_column] = total_label
+    for column in formats:
+        total[column] = float(pd.to_numeric(table[column], errors="coerce").sum(min_count=1))
+    frame = pd.DataFrame([total], columns=table.columns)
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=config,
+                 key=None if key is None else f"{key}_total")
+    return frame
+
+
 def show_map(deck: Any, legend: str, *, caption: str = "", key: str | None = None) -> None:
     """The map on the left, its legend on the right (every map has one)."""
     left, right = st.columns([4, 1])

@@ -10,15 +10,18 @@ from mobility_plan.uploads import MAX_UPLOAD_MB, read_upload
 
 NETWORKS = {"osm_seoul_central": "central Seoul (Jongno, Jung, Seodaemun)", "osm_seoul_yongsan": "Yongsan-gu",
             "osm_songpa_xml": "Songpa (Overpass export)"}
+MODELS = {"mclp": "max coverage", "pmedian": "least travel time"}
 scenario, year = shared.current()
 st.title("EV charging (city)")
 
 c1, c2, c3, c4 = st.columns(4)
 network_key = c1.selectbox("Road network (OSM)", list(NETWORKS), format_func=NETWORKS.get, key="city_network")
-model = c2.radio("Model", ["mclp", "pmedian"], horizontal=True, key="city_model",
-                 format_func={"mclp": "max coverage", "pmedian": "least travel time"}.get)
+model = c2.radio("Model", list(MODELS), horizontal=True, key="city_model", format_func=MODELS.get)
 new_sites = c3.slider("New sites", 1, 40, 10, key="city_sites")
-radius_s = c4.slider("Coverage radius (s of driving)", 30, 300, 60, step=15, key="city_radius")
+radius_min = c4.slider("Coverage radius (minutes of driving)", 0.5, 5.0, 1.0, step=0.25, key="city_radius_min",
+                       format="%.2f min",
+                       help="Driving time on the road network from a demand point to its nearest site")
+radius_s = round(radius_min * 60.0)
 keep_existing = st.toggle("Keep existing KEPCO stations", value=True, key="city_keep")
 
 with st.expander("Upload your own demand layer or candidate sites (GeoJSON / GeoPackage)"):
@@ -50,46 +53,62 @@ else:
     weights = None if demand_layer is not None else [shared.ev_weights(year).get(c, 0.0) for c in city.demand_codes]
     weight_label = "uploaded weight" if demand_layer is not None else f"EVs in {year}"
 
-layout = shared.guarded(solve_city, city, model=model, new_sites=new_sites, radius_s=float(radius_s),
-                        keep_existing=keep_existing, weights=weights)
-st.session_state["city_layout"] = layout
+layout = shared.solve("city_layout", f"{MODELS[model]}, {new_sites} new sites within {radius_min:g} min on "
+                      f"{NETWORKS[network_key]}", solve_city, city, model=model, new_sites=new_sites,
+                      radius_s=float(radius_s), keep_existing=keep_existing, weights=weights,
+                      fix="fewer new sites, a longer radius, or keep the existing stations")
 k = layout.kpis
+shown_radius_s = round(float(k["radius_s"]))
 m = st.columns(5)
-m[0].metric(f"Demand covered within {radius_s} s (%)", f"{k['coverage_pct']:.1f}")
+m[0].metric(f"Demand covered within {shown_radius_s} s (%)", f"{k['coverage_pct']:.1f}",
+            help=f"{shown_radius_s / 60:g} min of driving on the road network")
 m[1].metric("Mean travel time to a site (min)", f"{k['mean_travel_min']:.2f}")
 m[2].metric("Sites: new / existing", f"{k['sites_new']} / {k['sites_existing']}")
 m[3].metric("Plugs at new sites (plugs)", f"{k['plugs_new']:,}")
 m[4].metric("Solve time (s)", f"{layout.seconds:.2f}", help=f"solver status: {k['status']}")
 
+areas = shared.area_names()
+streets = maps.node_street_names(city.graph, list(layout.sites["node"]))
 sites = layout.sites.assign(color=layout.sites["status"].map({"existing": maps.CATEGORY_COLORS["existing"],
                                                               "new": maps.CATEGORY_COLORS["new"]}),
-                            radius=30 + 6 * layout.sites["plugs"])
-sites["tip"] = [f"<b>{r.status} site</b> (node {r.node})<br/>plugs: {r.plugs}<br/>EVs served: {r.evs_served:,.0f}<br/>"
-                f"charges per day: {r.charges_per_day:,.0f}" for r in sites.itertuples()]
+                            radius=30 + 6 * layout.sites["plugs"], place=streets)
+sites = maps.with_tips(sites, [f"{'existing station' if r.status == 'existing' else 'proposed site'} at {r.place}"
+                               for r in sites.itertuples()],
+                       [[f"plugs: {r.plugs}", f"EVs served: {r.evs_served:,.0f}",
+                         f"charges per day: {r.charges_per_day:,.0f}"] for r in sites.itertuples()])
 points = layout.demand_points
 points = points.assign(radius=20 + 180 * (points["evs"] / max(points["evs"].max(), 1e-9)) ** 0.5)
-points["tip"] = [f"<b>{r.code}</b><br/>{weight_label}: {r.evs:,.0f}<br/>travel to nearest site: {r.travel_min:.1f} min"
-                 for r in points.itertuples()]
+points = maps.with_tips(points, [areas.get(str(r.code), f"area {r.code}") for r in points.itertuples()],
+                        [[f"{weight_label}: {r.evs:,.0f}", f"drive to the nearest site: {r.travel_min:.1f} min"]
+                         for r in points.itertuples()])
+service = layout.areas.assign(place=maps.node_street_names(city.graph, list(layout.areas["node"])))
+service = maps.with_tips(service, [f"service area of the site at {p}" for p in service["place"]],
+                         [[f"within {shown_radius_s / 60:g} min of driving"]] * len(service))
 layers = [
     maps.lines_layer(shared.road_segments(network_key), color=[170, 170, 170, 150], width_px=1, layer_id="roads"),
-    maps.polygons_layer(layout.areas, maps.CATEGORY_COLORS["coverage"], layer_id="areas"),
+    maps.polygons_layer(service, maps.CATEGORY_COLORS["coverage"], columns=maps.TOOLTIP_FIELDS, layer_id="areas"),
     maps.points_layer(points, color=maps.CATEGORY_COLORS["demand"], radius_m="radius",
-                      columns=["tip"], layer_id="demand"),
-    maps.points_layer(sites, color="color", radius_m="radius",
-                      columns=["tip"], layer_id="sites"),
+                      columns=maps.TOOLTIP_FIELDS, layer_id="demand"),
+    maps.points_layer(sites, color="color", radius_m="radius", columns=maps.TOOLTIP_FIELDS, layer_id="sites"),
 ]
 legend = maps.legend_html("EV charging", [
     maps.LegendEntry([170, 170, 170, 150], "road (OSM drive network)", "line"),
     maps.LegendEntry(maps.CATEGORY_COLORS["demand"], f"demand point (size = {weight_label})", "circle"),
     maps.LegendEntry(maps.CATEGORY_COLORS["existing"], "existing station (kept)", "circle"),
     maps.LegendEntry(maps.CATEGORY_COLORS["new"], "proposed site (size = plugs)", "circle"),
-    maps.LegendEntry(maps.CATEGORY_COLORS["coverage"], f"service area of a new site ({radius_s} s)", "box"),
+    maps.LegendEntry(maps.CATEGORY_COLORS["coverage"], f"service area of a new site ({shown_radius_s / 60:g} min)",
+                     "box"),
 ], note="Roads © OpenStreetMap contributors")
-tooltip = "{tip}"
-shared.show_map(maps.deck(layers, maps.view_for(points["lon"], points["lat"]), tooltip=tooltip), legend,
+shared.show_map(maps.deck(layers, maps.view_for(points["lon"], points["lat"])), legend,
                 caption="Plugs sized by Erlang C (P(wait) ≤ 20 %, mean wait ≤ 10 min) for the design-hour arrivals of "
                         "the EVs each site serves. Roads © OpenStreetMap contributors.", key="city_map")
 st.subheader("Sites")
-st.dataframe(layout.sites.rename(columns={"capacity_vehicles_per_h": "capacity (vehicles/h)",
-                                          "evs_served": "EVs served", "charges_per_day": "charges (per day)",
-                                          "plugs": "plugs"}), hide_index=True, width="stretch")
+table = sites[["place", "status", "plugs", "capacity_vehicles_per_h", "evs_served", "charges_per_day", "node"]]
+table = table.round({"evs_served": 0, "charges_per_day": 0, "capacity_vehicles_per_h": 1})
+table = table.rename(columns={"place": "site (streets)",
+                              "capacity_vehicles_per_h": "capacity (vehicles/h)", "evs_served": "EVs served (vehicles)",
+                              "charges_per_day": "charges (per day)", "node": "OSM node"})
+shared.table_with_total(table, label_column="site (streets)",
+                        formats={"plugs": "localized", "capacity (vehicles/h)": "%.1f",
+                                 "EVs served (vehicles)": "localized", "charges (per day)": "localized"},
+                        total_label="all sites", key="city_sites_table")

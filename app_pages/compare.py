@@ -23,7 +23,7 @@ def kpi_rows(summary: dict) -> dict[str, str]:
     need = summary["regional_need_by_year"][last]
     rows = {
         "vehicle": summary["vehicle"].upper(), "mode": summary["mode"], "years": ", ".join(years),
-        f"fleet in the last year (vehicles)": f"{summary['national_fleet_vehicles'][last]:,}",
+        "fleet in the last year (vehicles)": f"{summary['national_fleet_vehicles'][last]:,}",
         "need in the last year": f"{need['need']:,} {need['need_unit']}",
         "existing in the last year": "n/a" if need["existing"] is None else f"{need['existing']:,}",
         "deficit in the last year": "n/a" if need["deficit"] is None else f"{need['deficit']:,}",

@@ -10,8 +10,8 @@ st.title("Export")
 scenario, _ = shared.current()
 st.subheader(f"Scenario {scenario.name}")
 plan = shared.guarded(shared.plan, scenario.name)
-st.caption(f"Outputs of `mobility-plan plan {scenario.name}` (RFC 7946 GeoJSON, WGS84 lon/lat), cached in "
-           f"`{plan.directory}`.")
+st.caption(f"Outputs of `mobility-plan plan {scenario.name}` (RFC 7946 GeoJSON, WGS84 lon/lat), run once and "
+           "then cached.")
 mime = {".geojson": "application/geo+json", ".json": "application/json", ".md": "text/markdown", ".png": "image/png"}
 columns = st.columns(4)
 for k, (name, path) in enumerate(sorted(plan.files.items())):

