@@ -60,8 +60,9 @@ layout = shared.solve("city_layout", f"{MODELS[model]}, {new_sites} new sites wi
 k = layout.kpis
 shown_radius_s = round(float(k["radius_s"]))
 m = st.columns(5)
-m[0].metric(f"Demand covered within {shown_radius_s} s (%)", f"{k['coverage_pct']:.1f}",
-            help=f"{shown_radius_s / 60:g} min of driving on the road network")
+m[0].metric(f"Covered within {shown_radius_s / 60:g} min (%)", f"{k['coverage_pct']:.1f}",
+            help=f"share of all demand within {shown_radius_s / 60:g} min ({shown_radius_s} s) of driving on the "
+                 "road network; demand cut off from the network counts as not covered")
 m[1].metric("Mean travel time to a site (min)", f"{k['mean_travel_min']:.2f}")
 m[2].metric("Sites: new / existing", f"{k['sites_new']} / {k['sites_existing']}")
 m[3].metric("Plugs at new sites (plugs)", f"{k['plugs_new']:,}")

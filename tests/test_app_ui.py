@@ -191,7 +191,7 @@ def test_city_radius_in_minutes_gives_the_result_of_its_seconds(shared_data):
     weights = ev_weights_by_year(2030)
     direct = solve_city(city, model="mclp", new_sites=10, radius_s=90.0, keep_existing=True,
                         weights=[weights.get(code, 0.0) for code in city.demand_codes])
-    assert shown["Demand covered within 90 s (%)"] == f"{direct.kpis['coverage_pct']:.1f}"
+    assert shown["Covered within 1.5 min (%)"] == f"{direct.kpis['coverage_pct']:.1f}"
     assert shown["Plugs at new sites (plugs)"] == f"{direct.kpis['plugs_new']:,}"
     assert any("1.5 min" in h.proto.body for h in at.get("html"))  # the legend speaks minutes
 
