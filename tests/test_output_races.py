@@ -281,3 +281,20 @@ def test_a_tool_file_replaced_by_the_user_during_an_overwrite_run_is_kept(tmp_pa
         with atomic_path(claimed) as tmp:
             tmp.write_bytes(b"ours: new matrix")
     assert target.read_bytes() == b"ours: new matrix"
+
+
+def test_costs_keeps_a_file_saved_at_out_while_the_matrix_is_computed(tmp_path, shared_data, at, capsys):
+    from mobility_plan.cli import main
+
+    points = tmp_path / "p.csv"
+    points.write_text("node\n1\n167\n2\n", encoding="utf-8")
+    out = tmp_path / "od.npz"
+    args = ["costs", str(shared_data / "expressway_2011"), "--origins", str(points), "--destinations", str(points),
+            "--out", str(out)]
+    at("file-claimed", lambda: out.write_bytes(b"someone's file"))  # saved once the run has claimed --out
+    assert main(args) == 2
+    assert "appeared while this run worked" in capsys.readouterr().err
+    assert out.read_bytes() == b"someone's file" and sorted(p.name for p in tmp_path.iterdir()) == ["od.npz", "p.csv"]
+    out.unlink()
+    at("never", lambda: None)
+    assert main(args) == 0 and out.read_bytes().startswith(b"PK")  # undisturbed, the matrix is written

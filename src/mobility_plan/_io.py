@@ -479,7 +479,8 @@ def check_output_dir(out: str | Path, *, overwrite: bool, what: str = "--out") -
         or its parent cannot be written.
     """
     target = _canonical(out, what=what)
-    reason = _refusal(target, overwrite=overwrite, out=out)
+    with _naming_os_errors(target, "check the output folder"):
+        reason = _refusal(target, overwrite=overwrite, out=out)
     if reason is not None:
         raise ValidationError(reason.replace("output folder", what, 1) if "is a file" in reason else reason)
     if target.is_dir() and not os.access(target, os.W_OK | os.X_OK):
@@ -658,7 +659,8 @@ def _swap_in(staging: Path, target: Path, *, overwrite: bool, what: str = "--out
     ``target`` is checked again first (it may have changed since the claim); the folder swapped out is
     deleted only when that loses nothing the tool did not write, else it is kept aside and named.
     """
-    reason = _refusal(target, overwrite=overwrite, out=target)
+    with _naming_os_errors(target, "check the output folder"):
+        reason = _refusal(target, overwrite=overwrite, out=target)
     if reason is not None:
         raise ValidationError(f"{reason} (it changed while this run worked; nothing was replaced or deleted)")
     existed = os.path.lexists(target)
@@ -832,6 +834,7 @@ def output_file(out: str | Path, *, overwrite: bool, ours: Callable[[Path], bool
         check_output_file(out, overwrite=overwrite, ours=ours, what=what)
         _CLAIMED_FILES[os.path.abspath(target)] = _FileClaim(_file_state(target), overwrite, ours, what)
         try:
+            _checkpoint("file-claimed")
             yield target
         finally:
             _CLAIMED_FILES.pop(os.path.abspath(target), None)
