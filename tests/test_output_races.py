@@ -298,3 +298,21 @@ def test_costs_keeps_a_file_saved_at_out_while_the_matrix_is_computed(tmp_path, 
     out.unlink()
     at("never", lambda: None)
     assert main(args) == 0 and out.read_bytes().startswith(b"PK")  # undisturbed, the matrix is written
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a device that is always full)")
+def test_a_full_disk_is_a_named_error_and_nothing_is_replaced(tmp_path):
+    out = tmp_path / "results"
+    _write_folder(out, "old")
+
+    def disk_full():
+        Path("/dev/full").write_bytes(b"x" * 10)  # a real ENOSPC from the system
+
+    with pytest.raises(MobilityPlanError, match="disk is full") as caught:
+        _write_folder(out, "new", during=disk_full)
+    assert isinstance(caught.value, OSError) and _is_new(out, "old")
+    target = tmp_path / "od.npz"
+    with pytest.raises(MobilityPlanError, match="disk is full"):
+        with output_file(target, overwrite=False, ours=lambda p: True) as claimed, atomic_path(claimed):
+            disk_full()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]
