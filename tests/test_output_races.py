@@ -219,9 +219,10 @@ def test_the_lock_file_carries_the_marker_and_a_stale_one_is_reused(tmp_path, at
     at("locked", lambda: seen.append((tmp_path / ".results.lock").read_text(encoding="ascii")))
     _write_folder(out, "new")
     assert seen == [f"mobility-plan lock pid={os.getpid()}\n"]
-    (tmp_path / ".results.lock").write_text("mobility-plan lock pid=999999\n", encoding="ascii")  # a killed run's
-    _write_folder(out, "newer")
-    assert _is_new(out, "newer") and sorted(p.name for p in tmp_path.iterdir()) == ["results"]
+    for stale in ("mobility-plan lock pid=999999\n", "999999\n", ""):  # killed runs' (also of the unmarked version)
+        (tmp_path / ".results.lock").write_text(stale, encoding="ascii")
+        _write_folder(out, "newer")
+        assert _is_new(out, "newer") and sorted(p.name for p in tmp_path.iterdir()) == ["results"]
 
 
 # --------------------------------------------------------------------------- 4. system errors are named errors

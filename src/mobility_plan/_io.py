@@ -544,7 +544,8 @@ def _output_lock(target: Path, *, wait_s: float) -> Iterator[None]:
             os.close(fd)
         try:
             content = os.pread(fd, 256, 0)
-            if content.strip() and not content.startswith(_LOCK_MARK.encode("ascii")):
+            legacy = re.fullmatch(rb"\d+\n?", content) is not None  # a killed run's lock from before the mark
+            if content.strip() and not legacy and not content.startswith(_LOCK_MARK.encode("ascii")):
                 raise OutputError(f"{lock_path} is in the way: mobility-plan keeps its lock for {target} in a file of "
                                   f"that name, but this file was not written by mobility-plan (it does not start with "
                                   f"'{_LOCK_MARK}'). Move or rename it, or choose another --out, then rerun")
