@@ -8,6 +8,7 @@ __all__ = [
     "DataSourceError",
     "InfeasibleError",
     "NetworkError",
+    "OutputError",
 ]
 
 
@@ -29,3 +30,7 @@ class InfeasibleError(MobilityPlanError, ValueError):
 
 class NetworkError(MobilityPlanError, ValueError):
     """A road network lacks what a computation needs (attributes, nodes, connectivity)."""
+
+
+class OutputError(MobilityPlanError, OSError):
+    """An output could not be written or replaced safely (a lock, a leftover, a full disk, a permission)."""
