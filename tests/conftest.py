@@ -25,3 +25,20 @@ def central_graph(shared_data):
 @pytest.fixture(scope="session")
 def expressway_graph(shared_data):
     return network.graph_from_expressway()
+
+
+@pytest.fixture
+def app_process_state():
+    """AppTest runs the app in this process: it installs app.py as ``__main__`` (which multiprocessing's
+    spawn would re-run in Dask workers) and sets MPLBACKEND=Agg (which notebook kernels inherit); both are
+    put back after each test that uses it."""
+    import os
+    import sys
+
+    main, backend = sys.modules["__main__"], os.environ.get("MPLBACKEND")
+    yield
+    sys.modules["__main__"] = main
+    if backend is None:
+        os.environ.pop("MPLBACKEND", None)
+    else:
+        os.environ["MPLBACKEND"] = backend

@@ -25,20 +25,7 @@ def plan_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("MOBILITY_PLAN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "plan-cache"))
 
 
-@pytest.fixture(autouse=True)
-def restore_process_state(monkeypatch):
-    """AppTest installs app.py as ``__main__`` and sets MPLBACKEND; put both back (as tests/test_app.py does)."""
-    import os
-    import sys
-
-    main = sys.modules["__main__"]
-    backend = os.environ.get("MPLBACKEND")
-    yield
-    sys.modules["__main__"] = main
-    if backend is None:
-        os.environ.pop("MPLBACKEND", None)
-    else:
-        os.environ["MPLBACKEND"] = backend
+pytestmark = pytest.mark.usefixtures("app_process_state")  # tests/conftest.py: AppTest runs in this process
 
 
 def _page(name: str, **sidebar) -> AppTest:

@@ -12,20 +12,11 @@ APP = Path(__file__).resolve().parents[1] / "app.py"
 
 
 @pytest.fixture(autouse=True)
-def restore_process_state(monkeypatch, tmp_path_factory):
-    """AppTest installs app.py as ``__main__`` and sets MPLBACKEND; put both back afterwards."""
-    import os
-    import sys
-
+def plan_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("MOBILITY_PLAN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "plan-cache"))
-    main = sys.modules["__main__"]
-    backend = os.environ.get("MPLBACKEND")
-    yield
-    sys.modules["__main__"] = main
-    if backend is None:
-        os.environ.pop("MPLBACKEND", None)
-    else:
-        os.environ["MPLBACKEND"] = backend
+
+
+pytestmark = pytest.mark.usefixtures("app_process_state")  # tests/conftest.py: AppTest runs in this process
 
 
 def _validation_page() -> AppTest:

@@ -137,19 +137,7 @@ CASES: dict[str, tuple[str, Callable[[Path], bytes], str, tuple[str, ...]]] = {
 }
 
 
-@pytest.fixture(autouse=True)
-def restore_process_state():
-    """AppTest installs app.py as ``__main__`` and sets MPLBACKEND; put both back."""
-    import os
-    import sys
-
-    main, backend = sys.modules["__main__"], os.environ.get("MPLBACKEND")
-    yield
-    sys.modules["__main__"] = main
-    if backend is None:
-        os.environ.pop("MPLBACKEND", None)
-    else:
-        os.environ["MPLBACKEND"] = backend
+pytestmark = pytest.mark.usefixtures("app_process_state")  # tests/conftest.py: AppTest runs in this process
 
 
 def _city_page() -> AppTest:
