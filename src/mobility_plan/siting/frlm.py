@@ -75,7 +75,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from .._errors import InfeasibleError, ValidationError
 from ._result import SitingResult, check_p, rollout_periods
-from ._solver import ProblemBuilder, Solver, highs_solver
+from ._solver import ProblemBuilder, Solver, check_time_limit, highs_solver
 from .coverage import _sort_key
 
 __all__ = ["FlowPaths", "FRLM", "shortest_paths", "refuelling_sets"]
@@ -901,6 +901,7 @@ class FRLM:
 
     def lp_bound(self, *, time_limit_s: float | None = None) -> float:
         """Bound from the LP relaxation of the ACPC model (row generation); ``inf`` if not finished."""
+        time_limit_s = check_time_limit(time_limit_s)
         deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
         total = float(self.structure.set_flow.sum() + self.structure.path_flow.sum())
         return self._lp([self.p], [1.0], deadline, self._costs(1e-6 * total)).bound
@@ -1035,6 +1036,7 @@ class FRLM:
         ``solver`` must be ``None`` (the lazy row generation drives HiGHS directly).
         On a time limit the best solution found is returned with its proven gap.
         """
+        time_limit_s = check_time_limit(time_limit_s)
         if solver is not None and solver is not highs_solver:
             raise ValidationError("FRLM.solve drives HiGHS directly (lazy rows); pass solver=None")
         start = time.perf_counter()
@@ -1101,6 +1103,7 @@ class FRLM:
         flow_factors
             Flow growth factor per period (default 1).
         """
+        time_limit_s = check_time_limit(time_limit_s)
         counts, labels = rollout_periods(counts, budgets, periods, existing=int(self.existing.sum()),
                                          candidates=int(self.candidates.sum()))
         factors = [1.0] * len(counts) if flow_factors is None else [float(f) for f in flow_factors]
