@@ -124,8 +124,11 @@ PROJECT_DATA = tables_dir()
 CRS_LONLAT = "EPSG:4326"
 #: Metric CRS used for distances and areas (Korea 2000 / Unified CS).
 CRS_METRIC = "EPSG:5179"
-#: Bounding box of South Korea (lon_min, lat_min, lon_max, lat_max), islands included.
-KOREA_BOUNDS = (124.5, 33.0, 131.0, 38.7)
+#: Bounding box of South Korea (lon_min, lat_min, lon_max, lat_max), islands included: from
+#: Baengnyeong-do (124.6 E) and Marado (33.1 N) to Dokdo (131.87 E, hence 132.0, not 131.0, which
+#: left Dokdo out) and the northern border (38.6 N). The one home of Korea's bounds: the network,
+#: upload and station checks all import it.
+KOREA_BOUNDS = (124.5, 33.0, 132.0, 38.7)
 #: Share of a station file's points that may lie outside :data:`KOREA_BOUNDS` (each
 #: reported in a warning) before the file is refused as wrong (projected, shifted, ...).
 MAX_OUTSIDE_SHARE = 0.05

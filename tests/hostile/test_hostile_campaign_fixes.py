@@ -51,3 +51,58 @@ def test_capacitated_nan_demand_names_demand() -> None:
     demand[0] = np.nan
     with pytest.raises(ValidationError, match=r"^demand must be finite.*rows \[0\]"):
         CapacitatedSiting.from_cost_matrix(COST, demand, capacities=[10.0])
+
+
+# --- network: bounds, speeds, empty graphs ---------------------------------------------------------
+
+def _write_graphml(path, nodes, edges) -> None:
+    """A small OSMnx-style GraphML file (every attribute a string, as OSMnx writes it)."""
+    import networkx as nx
+
+    G = nx.MultiDiGraph(crs="epsg:4326", created_with="test", simplified="True")
+    for n, x, y in nodes:
+        G.add_node(str(n), x=str(x), y=str(y), street_count="1")
+    for u, v, length in edges:
+        G.add_edge(str(u), str(v), key=0, osmid=str(u * 1000 + v), length=str(length), highway="primary",
+                   oneway="False", reversed="False")
+    nx.write_graphml(G, path)
+
+
+def test_network_info_refuses_a_graph_outside_korea(tmp_path, run_cli) -> None:
+    _write_graphml(tmp_path / "tokyo.graphml", [(1, 139.69, 35.68), (2, 139.70, 35.68)], [(1, 2, 900.0)])
+    result = run_cli("network", "info", str(tmp_path / "tokyo.graphml"))
+    assert_clear_error(result, "tokyo.graphml", "outside Korea", "139.69", "Korean road network")
+
+
+def test_network_info_refuses_swapped_x_and_y(tmp_path, run_cli) -> None:
+    _write_graphml(tmp_path / "g.graphml", [(1, 37.53, 126.95), (2, 37.55, 127.00)], [(1, 2, 900.0)])
+    assert_clear_error(run_cli("network", "info", str(tmp_path / "g.graphml")), "swapped", "swap the x and y")
+
+
+def test_dokdo_lies_inside_korea_bounds(tmp_path) -> None:
+    from mobility_plan import network
+    from mobility_plan.data import KOREA_BOUNDS
+
+    assert KOREA_BOUNDS[0] <= 131.87 <= KOREA_BOUNDS[2] and KOREA_BOUNDS[1] <= 37.24 <= KOREA_BOUNDS[3]
+    assert network.KOREA_LON_DEG == (KOREA_BOUNDS[0], KOREA_BOUNDS[2])  # one home
+    _write_graphml(tmp_path / "dokdo.graphml", [(1, 131.865, 37.241), (2, 131.870, 37.242)], [(1, 2, 500.0)])
+    assert network.load_graph(tmp_path / "dokdo.graphml").number_of_nodes() == 2
+
+
+@pytest.mark.parametrize("speed", [math.nan, math.inf, 0.0, -10.0])
+def test_expressway_speed_must_be_finite_and_positive(speed: float) -> None:
+    from mobility_plan import network
+
+    with pytest.raises(ValidationError, match="speed_kph must be a finite speed > 0"):
+        network.graph_from_expressway(speed_kph=speed)
+
+
+def test_snap_points_on_an_empty_graph_is_a_network_error() -> None:
+    import networkx as nx
+    import pandas as pd
+
+    from mobility_plan import network
+    from mobility_plan._errors import NetworkError
+
+    with pytest.raises(NetworkError, match="no nodes"):
+        network.snap_points(nx.MultiDiGraph(crs="EPSG:4326"), pd.DataFrame({"lon": [127.0], "lat": [37.5]}))
