@@ -294,7 +294,7 @@ def _cmd_fleet(args: argparse.Namespace) -> int:
     from .data import check_year, fleet_size_problem
     from .demand import (CHARGER_LIST_DATE, DemandParameters, actual_regional_stock, charger_ratios,
                          infrastructure_need, provincial_shares)
-    from .fleet import actual_stock, project_fleet, target_gap
+    from .fleet import actual_stock, project_fleet, target_below_stock_problem, target_gap
 
     problem = check_year(args.year, what="--year") or (
         None if args.target is None else fleet_size_problem(args.target, year=args.year, what="--target"))
@@ -309,6 +309,9 @@ def _cmd_fleet(args: argparse.Namespace) -> int:
     if args.target is not None:
         if args.target <= 0:
             raise ValidationError(f"--target must be > 0 vehicles, got {args.target:g}")
+        below = target_below_stock_problem(args.vehicle, args.target, args.year, what="--target")
+        if below:
+            raise ValidationError(below)
         national = float(args.target)
         origin = f"target {national:,.0f} vehicles in {args.year}"
     elif past:

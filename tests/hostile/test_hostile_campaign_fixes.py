@@ -106,3 +106,50 @@ def test_snap_points_on_an_empty_graph_is_a_network_error() -> None:
 
     with pytest.raises(NetworkError, match="no nodes"):
         network.snap_points(nx.MultiDiGraph(crs="EPSG:4326"), pd.DataFrame({"lon": [127.0], "lat": [37.5]}))
+
+
+# --- FRLM OD tables, fleet years and targets -------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def expressway():
+    from mobility_plan import network
+
+    return network.graph_from_expressway()
+
+
+@pytest.mark.parametrize("flow", [math.nan, math.inf, -5.0, "many"])
+def test_frlm_refuses_a_bad_flow(expressway, flow) -> None:
+    import pandas as pd
+
+    from mobility_plan.siting import FRLM
+
+    a, b = sorted(expressway.nodes)[:2]
+    od = pd.DataFrame({"origin": [a, b], "destination": [b, a], "flow": [100.0, flow]})
+    with pytest.raises(ValidationError, match=r"OD column 'flow' must hold finite numbers >= 0; rows \[1\]"):
+        FRLM.from_network(expressway, od, range_km=300, p=1)
+
+
+def test_frlm_refuses_an_empty_od_table(expressway) -> None:
+    import pandas as pd
+
+    from mobility_plan.siting import FRLM
+
+    with pytest.raises(ValidationError, match="OD table is empty"):
+        FRLM.from_network(expressway, pd.DataFrame({"origin": [], "destination": [], "flow": []}), range_km=300, p=1)
+
+
+@pytest.mark.parametrize("year", [10000, 1900, 2030.5])
+def test_project_fleet_refuses_a_year_outside_the_range(year) -> None:
+    from mobility_plan import fleet
+
+    with pytest.raises(ValidationError, match="until_year"):
+        fleet.project_fleet("ev", year)
+
+
+def test_fleet_cli_refuses_a_target_below_the_registered_stock(run_cli) -> None:
+    from mobility_plan.fleet import actual_stock
+
+    stock = actual_stock("fcev")
+    result = run_cli("fleet", "--vehicle", "fcev", "--year", "2030", "--target", "1000")
+    assert_clear_error(result, "--target 1,000", "below today's stock", f"{stock.iloc[-1]:,.0f}",
+                       "cannot undo registrations")

@@ -135,9 +135,21 @@ def shortest_paths(G: nx.MultiDiGraph, od: pd.DataFrame, *, weight: str = "lengt
     missing = [c for c in ("origin", "destination", flow_column) if c not in od.columns]
     if missing:
         raise ValidationError(f"the OD table needs 'origin', 'destination' and 'flow' columns; missing {missing}")
+    if len(od) == 0:
+        raise ValidationError("the OD table is empty (no origin-destination rows): FRLM needs the flows it is to "
+                              "refuel; give at least one row with origin, destination and a flow > 0")
+    flows = pd.to_numeric(od[flow_column], errors="coerce")
+    bad = ~np.isfinite(flows.to_numpy(dtype=np.float64)) | (flows.to_numpy(dtype=np.float64) < 0)
+    if bad.any():
+        rows = od.index[bad][:5].tolist()
+        raise ValidationError(f"OD column {flow_column!r} must hold finite numbers >= 0; rows "
+                              f"{rows} hold {od.loc[bad, flow_column].head(5).tolist()} (NaN, inf, negative or "
+                              "text); fill, correct or drop those rows")
+    od = od.assign(**{flow_column: flows})
     od = od[od[flow_column] > 0]
-    if (od[flow_column] < 0).any():
-        raise ValidationError("OD flows must be >= 0")
+    if len(od) == 0:
+        raise ValidationError(f"every OD {flow_column!r} is 0: there is no flow to refuel; give at least one "
+                              "origin-destination row with a flow > 0")
     nodes = np.array(sorted(G.nodes, key=_sort_key), dtype=object)
     position = {n: i for i, n in enumerate(nodes)}
     unknown = sorted({n for n in pd.concat([od["origin"], od["destination"]]) if n not in position}, key=str)
