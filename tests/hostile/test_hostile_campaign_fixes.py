@@ -153,3 +153,73 @@ def test_fleet_cli_refuses_a_target_below_the_registered_stock(run_cli) -> None:
     result = run_cli("fleet", "--vehicle", "fcev", "--year", "2030", "--target", "1000")
     assert_clear_error(result, "--target 1,000", "below today's stock", f"{stock.iloc[-1]:,.0f}",
                        "cannot undo registrations")
+
+
+# --- export, GeoJSON reading, TOML with a BOM ------------------------------------------------------
+
+def _points_frame():
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    return gpd.GeoDataFrame({"name": ["a"]}, geometry=[Point(127.0, 37.5)], crs="EPSG:4326")
+
+
+def test_to_geojson_onto_a_folder_is_refused_and_the_folder_kept(tmp_path) -> None:
+    from mobility_plan import export
+
+    folder = tmp_path / "d.geojson"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("keep")
+    with pytest.raises(ValidationError, match="d.geojson is a folder, not a file"):
+        export.to_geojson(_points_frame(), folder)
+    assert (folder / "keep.txt").read_text() == "keep"
+
+
+def test_to_geojson_into_a_read_only_folder_is_a_clear_error(tmp_path) -> None:
+    import os
+    import subprocess
+
+    from mobility_plan import export
+
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    (folder / "x.geojson").write_text("mine")
+    if os.geteuid() == 0:  # root ignores permission bits: make the folder immutable instead
+        if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+            pytest.skip("cannot make a read-only folder here (chattr refused)")
+    else:
+        folder.chmod(0o555)
+    try:
+        with pytest.raises(ValidationError, match=r"cannot write .*x\.geojson .*choose a folder you may write to"):
+            export.to_geojson(_points_frame(), folder / "x.geojson")
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        else:
+            folder.chmod(0o755)
+    assert (folder / "x.geojson").read_text() == "mine"
+
+
+def test_read_geojson_of_a_garbage_file_is_a_data_source_error(tmp_path) -> None:
+    from mobility_plan import export
+    from mobility_plan._errors import DataSourceError
+
+    garbage = tmp_path / "g.geojson"
+    garbage.write_bytes(bytes(range(256)))
+    with pytest.raises(DataSourceError, match="g.geojson cannot be read as GeoJSON") as info:
+        export.read_geojson(garbage)
+    assert isinstance(info.value, MobilityPlanError)
+    with pytest.raises(DataSourceError, match="is a folder"):
+        export.read_geojson(tmp_path)
+
+
+def test_a_scenario_saved_with_a_utf8_bom_loads(tmp_path) -> None:
+    from mobility_plan.data import PROJECT_DATA
+    from mobility_plan.scenario import load_scenario
+
+    source = next(PROJECT_DATA.rglob("korea_2030.toml"))
+    plain = load_scenario(source)
+    with_bom = tmp_path / "notepad.toml"
+    with_bom.write_bytes(b"\xef\xbb\xbf" + source.read_bytes())
+    loaded = load_scenario(with_bom)
+    assert (loaded.name, loaded.years, loaded.fleet) == (plain.name, plain.years, plain.fleet)
