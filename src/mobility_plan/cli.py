@@ -563,8 +563,10 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from .sweep import MAX_SWEEP_RUNS, load_sweep, run_sweep
+    from .sweep import MAX_SWEEP_RUNS, check_scheduler_address, load_sweep, run_sweep
 
+    if args.scheduler is not None:
+        args.scheduler = check_scheduler_address(args.scheduler, what="--scheduler")
     sweep = load_sweep(args.sweep, max_runs=args.max_runs or MAX_SWEEP_RUNS)
     where = args.scheduler or ("serial, in this process" if args.workers == 0
                                else f"local Dask cluster, {args.workers} worker processes")

@@ -223,3 +223,23 @@ def test_a_scenario_saved_with_a_utf8_bom_loads(tmp_path) -> None:
     with_bom.write_bytes(b"\xef\xbb\xbf" + source.read_bytes())
     loaded = load_scenario(with_bom)
     assert (loaded.name, loaded.years, loaded.fleet) == (plain.name, plain.years, plain.fleet)
+
+
+# --- sweep scheduler address -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("address", ["not an address", "tcp://host", "", "tcp://a b:8786"])
+def test_a_malformed_scheduler_address_is_refused_before_any_run(address: str) -> None:
+    from mobility_plan.sweep import check_scheduler_address
+
+    with pytest.raises(ValidationError, match="is not a Dask scheduler address.*tcp://"):
+        check_scheduler_address(address)
+    assert check_scheduler_address(" tcp://127.0.0.1:8786 ") == "tcp://127.0.0.1:8786"
+
+
+def test_sweep_cli_names_the_scheduler_option(tmp_path, run_cli) -> None:
+    from mobility_plan.sweep import SWEEP_DIR
+
+    sweep_file = sorted(SWEEP_DIR.glob("*.toml"))[0]
+    result = run_cli("sweep", str(sweep_file), "--out", str(tmp_path / "run"), "--scheduler", "not an address")
+    assert_clear_error(result, "--scheduler 'not an address'", "not a Dask scheduler address", "tcp://")
+    assert not (tmp_path / "run").exists()
