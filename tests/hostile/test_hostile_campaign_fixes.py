@@ -243,3 +243,31 @@ def test_sweep_cli_names_the_scheduler_option(tmp_path, run_cli) -> None:
     result = run_cli("sweep", str(sweep_file), "--out", str(tmp_path / "run"), "--scheduler", "not an address")
     assert_clear_error(result, "--scheduler 'not an address'", "not a Dask scheduler address", "tcp://")
     assert not (tmp_path / "run").exists()
+
+
+# --- data status --quick ---------------------------------------------------------------------------
+
+def test_quick_status_reports_a_truncated_file(tmp_path, run_cli) -> None:
+    """Quick mode skips the SHA-256 but still compares sizes with data/sources.toml."""
+    import os
+
+    from mobility_plan.data import data_dir, load_sources
+
+    source = data_dir()
+    copy = tmp_path / "data"
+    for path in source.rglob("*"):  # links to the real files, one real truncated copy
+        if path.is_file():
+            target = copy / path.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(path, target)
+    rest = load_sources()["rest_areas"].file
+    (copy / rest).unlink()
+    payload = (source / rest).read_bytes()
+    (copy / rest).write_bytes(payload[: len(payload) // 2])
+    result = run_cli("data", "status", "--quick", "--data-dir", str(copy))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "Traceback" not in output
+    line = next(line for line in output.splitlines() if "rest_areas_" in line)
+    assert "corrupt" in line and f"{len(payload) // 2:,} bytes instead of the registered {len(payload):,}" in output
+    assert "16 ok, 0 missing, 1 corrupt" in output
