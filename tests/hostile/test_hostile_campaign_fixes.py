@@ -271,3 +271,42 @@ def test_quick_status_reports_a_truncated_file(tmp_path, run_cli) -> None:
     line = next(line for line in output.splitlines() if "rest_areas_" in line)
     assert "corrupt" in line and f"{len(payload) // 2:,} bytes instead of the registered {len(payload):,}" in output
     assert "16 ok, 0 missing, 1 corrupt" in output
+
+
+# --- costs and solve inputs (library root and the CLI as the campaign found them) ------------------
+
+def test_cost_matrix_refuses_no_points(expressway) -> None:
+    from mobility_plan import costs
+
+    nodes = sorted(expressway.nodes)[:3]
+    with pytest.raises(ValidationError, match="origins is empty"):
+        costs.cost_matrix(expressway, [], nodes, weight="length")
+    with pytest.raises(ValidationError, match="destinations is empty"):
+        costs.cost_matrix(expressway, nodes, [], weight="length")
+
+
+def test_costs_cli_refuses_header_only_words_and_folders(tmp_path, run_cli) -> None:
+    from mobility_plan.data import data_dir
+
+    graph = str(data_dir() / "expressway_2011")
+    (tmp_path / "h.csv").write_text("node\n")
+    (tmp_path / "d.csv").write_text("node\n1\n2\n3\n")
+    (tmp_path / "w.csv").write_text("lon,lat\nseoul,busan\n")
+    (tmp_path / "adir").mkdir()
+
+    def costs(origins: str) -> object:
+        return run_cli("costs", graph, "--origins", str(tmp_path / origins), "--destinations",
+                       str(tmp_path / "d.csv"), "--out", str(tmp_path / "out" / "od.npz"))
+
+    assert_clear_error(costs("h.csv"), "--origins", "header but no rows")
+    assert_clear_error(costs("w.csv"), "--origins", "not finite numbers", "seoul")
+    assert_clear_error(costs("adir"), "--origins", "is a folder")
+    assert not (tmp_path / "out" / "od.npz").exists()
+
+
+def test_solve_cli_refuses_string_costs_and_a_folder(tmp_path, run_cli) -> None:
+    np.savez(tmp_path / "c.npz", cost=np.array([["a", "b"], ["c", "d"]]))
+    (tmp_path / "d.npz").mkdir()
+    for costs_path, needle in (("c.npz", "numeric matrix"), ("d.npz", "is a folder")):
+        result = run_cli("solve", "--model", "pmedian", "--costs", str(tmp_path / costs_path), "--p", "1")
+        assert_clear_error(result, "--costs", needle)
