@@ -703,7 +703,8 @@ def build_parser() -> argparse.ArgumentParser:
     data_commands = data_parser.add_subparsers(dest="data_command", required=True)
     status = data_commands.add_parser("status", parents=[debug], help="show which datasets are present, missing or corrupt")
     status.add_argument("--data-dir", help="data directory (default: MOBILITY_PLAN_DATA_DIR or ../shared/data)")
-    status.add_argument("--quick", action="store_true", help="skip the SHA-256 checks (file sizes are still compared with data/sources.toml)")
+    status.add_argument("--quick", action="store_true",
+                        help="skip the SHA-256 checks (file sizes are still compared with data/sources.toml)")
     status.set_defaults(handler=_cmd_data_status)
 
     network_parser = commands.add_parser("network", help="inspect road networks")

@@ -25,7 +25,8 @@ from scipy.spatial import cKDTree
 
 from ._errors import DataSourceError, MobilityPlanError, NetworkError, ValidationError
 from ._io import read_csv_text
-from .data import CRS_LONLAT, CRS_METRIC, KOREA_BOUNDS, MAX_OUTSIDE_SHARE, data_dir, load_sources, verify_if_registered, verify_source
+from .data import (CRS_LONLAT, CRS_METRIC, KOREA_BOUNDS, MAX_OUTSIDE_SHARE, data_dir, load_sources,
+                   verify_if_registered, verify_source)
 
 __all__ = [
     "URBAN_SPEEDS_KPH",

@@ -286,7 +286,7 @@ def scenario_from_dict(content: dict[str, Any], *, source: str = "<dict>") -> Sc
             problems.append(size_problem)
     if vehicle is not None and years and target_year is not None:
         history = actual_stock(vehicle)
-        last_year, last_stock = int(history.index.max()), float(history.iloc[-1])
+        last_year = int(history.index.max())
         if mode == "backcast":
             if years[-1] > last_year:
                 problems.append(f"[scenario]: a backcast looks at past years; {years[-1]} is after the last actual "

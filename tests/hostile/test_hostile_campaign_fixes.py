@@ -11,7 +11,7 @@ import pytest
 from mobility_plan._errors import MobilityPlanError, ValidationError
 from mobility_plan.siting import CapacitatedSiting, PMedian
 
-from .conftest import assert_clear_error, run_cli  # noqa: F401  (run_cli is a fixture)
+from .conftest import assert_clear_error  # run_cli is a fixture of conftest.py
 
 COST = np.array([[0, 4, 9, 7, 3], [4, 0, 5, 8, 6], [9, 5, 0, 2, 7], [7, 8, 2, 0, 5], [3, 6, 7, 5, 0],
                  [2, 9, 4, 6, 8]], dtype=float)
