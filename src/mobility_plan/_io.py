@@ -848,10 +848,11 @@ def staged_dir(out: Path, *, overwrite: bool = True, kind: str = "output") -> It
         yield staging
 
 def read_toml(path: Path) -> dict:
-    """Parse a UTF-8 TOML file; a bad encoding or syntax is a :class:`ValidationError` naming the file."""
+    """Parse a UTF-8 TOML file (a leading BOM, as Windows Notepad saves, is dropped); a bad encoding or
+    syntax is a :class:`ValidationError` naming the file."""
     path = Path(path)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise ValidationError(f"{path} is not UTF-8 text ({exc}); save it as UTF-8") from exc
     except tomllib.TOMLDecodeError as exc:

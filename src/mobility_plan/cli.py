@@ -294,7 +294,7 @@ def _cmd_fleet(args: argparse.Namespace) -> int:
     from .data import check_year, fleet_size_problem
     from .demand import (CHARGER_LIST_DATE, DemandParameters, actual_regional_stock, charger_ratios,
                          infrastructure_need, provincial_shares)
-    from .fleet import actual_stock, project_fleet, target_gap
+    from .fleet import actual_stock, project_fleet, target_below_stock_problem, target_gap
 
     problem = check_year(args.year, what="--year") or (
         None if args.target is None else fleet_size_problem(args.target, year=args.year, what="--target"))
@@ -309,6 +309,9 @@ def _cmd_fleet(args: argparse.Namespace) -> int:
     if args.target is not None:
         if args.target <= 0:
             raise ValidationError(f"--target must be > 0 vehicles, got {args.target:g}")
+        below = target_below_stock_problem(args.vehicle, args.target, args.year, what="--target")
+        if below:
+            raise ValidationError(below)
         national = float(args.target)
         origin = f"target {national:,.0f} vehicles in {args.year}"
     elif past:
@@ -560,8 +563,10 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from .sweep import MAX_SWEEP_RUNS, load_sweep, run_sweep
+    from .sweep import MAX_SWEEP_RUNS, check_scheduler_address, load_sweep, run_sweep
 
+    if args.scheduler is not None:
+        args.scheduler = check_scheduler_address(args.scheduler, what="--scheduler")
     sweep = load_sweep(args.sweep, max_runs=args.max_runs or MAX_SWEEP_RUNS)
     where = args.scheduler or ("serial, in this process" if args.workers == 0
                                else f"local Dask cluster, {args.workers} worker processes")
@@ -698,7 +703,8 @@ def build_parser() -> argparse.ArgumentParser:
     data_commands = data_parser.add_subparsers(dest="data_command", required=True)
     status = data_commands.add_parser("status", parents=[debug], help="show which datasets are present, missing or corrupt")
     status.add_argument("--data-dir", help="data directory (default: MOBILITY_PLAN_DATA_DIR or ../shared/data)")
-    status.add_argument("--quick", action="store_true", help="skip the SHA-256 checks")
+    status.add_argument("--quick", action="store_true",
+                        help="skip the SHA-256 checks (file sizes are still compared with data/sources.toml)")
     status.set_defaults(handler=_cmd_data_status)
 
     network_parser = commands.add_parser("network", help="inspect road networks")

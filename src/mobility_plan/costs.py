@@ -303,4 +303,9 @@ def cost_matrix(
     else:
         graph = cost_graph(G, weight=weight or "travel_time")
     destinations = origins if destinations is None else destinations
-    return graph.matrix_between(list(origins), list(destinations), cutoff=cutoff, n_jobs=n_jobs, progress=progress)
+    origins, destinations = list(origins), list(destinations)
+    for points, what in ((origins, "origins"), (destinations, "destinations")):
+        if not points:
+            raise ValidationError(f"{what} is empty: there are no points to compute costs for (a 0-row matrix "
+                                  f"would plan nothing); give at least one graph node in {what}")
+    return graph.matrix_between(origins, destinations, cutoff=cutoff, n_jobs=n_jobs, progress=progress)

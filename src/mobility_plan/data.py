@@ -45,6 +45,7 @@ __all__ = [
     "source_path",
     "file_sha256",
     "source_difference",
+    "source_size_difference",
     "verify_source",
     "verify_if_registered",
     "check_sources",
@@ -124,8 +125,11 @@ PROJECT_DATA = tables_dir()
 CRS_LONLAT = "EPSG:4326"
 #: Metric CRS used for distances and areas (Korea 2000 / Unified CS).
 CRS_METRIC = "EPSG:5179"
-#: Bounding box of South Korea (lon_min, lat_min, lon_max, lat_max), islands included.
-KOREA_BOUNDS = (124.5, 33.0, 131.0, 38.7)
+#: Bounding box of South Korea (lon_min, lat_min, lon_max, lat_max), islands included: from
+#: Baengnyeong-do (124.6 E) and Marado (33.1 N) to Dokdo (131.87 E, hence 132.0, not 131.0, which
+#: left Dokdo out) and the northern border (38.6 N). The one home of Korea's bounds: the network,
+#: upload and station checks all import it.
+KOREA_BOUNDS = (124.5, 33.0, 132.0, 38.7)
 #: Share of a station file's points that may lie outside :data:`KOREA_BOUNDS` (each
 #: reported in a warning) before the file is refused as wrong (projected, shifted, ...).
 MAX_OUTSIDE_SHARE = 0.05
@@ -377,12 +381,25 @@ def _accepted(key: str, accept_changed: bool) -> bool:
     return "all" in listed or key in listed
 
 
-def source_difference(key: str, path: Path | str) -> str | None:
-    """Say how a file differs from its registry entry (size, SHA-256), or ``None`` when it matches."""
+def source_size_difference(key: str, path: Path | str) -> str | None:
+    """Say how a file's size differs from the ``bytes`` of its registry entry, or ``None``.
+
+    A cheap check (one ``stat``) that catches a truncated or extended file without
+    reading it; :func:`source_difference` adds the SHA-256.
+    """
     entry = load_sources()[key]
     size = Path(path).stat().st_size
     if entry.bytes and size != entry.bytes:
         return f"its size is {size:,} bytes instead of the registered {entry.bytes:,}"
+    return None
+
+
+def source_difference(key: str, path: Path | str) -> str | None:
+    """Say how a file differs from its registry entry (size, SHA-256), or ``None`` when it matches."""
+    entry = load_sources()[key]
+    size_difference = source_size_difference(key, path)
+    if size_difference is not None:
+        return size_difference
     digest = file_sha256(path)
     if digest != entry.sha256:
         return f"its SHA-256 is {digest[:16]}... instead of the registered {entry.sha256[:16]}..."
@@ -480,7 +497,9 @@ def check_sources(*, directory: Path | str | None = None, verify_checksums: bool
         Data directory; defaults to :func:`data_dir`.
     verify_checksums
         Compare each file's SHA-256 with the registry (cached by size and modification
-        time; the first check of every file takes about 0.1 s in all).
+        time; the first check of every file takes about 0.1 s in all). Without it, each
+        file's size is still compared with the registered ``bytes`` (one ``stat``), so a
+        truncated file is reported ``corrupt`` even in a quick check.
 
     Returns
     -------
@@ -500,7 +519,7 @@ def check_sources(*, directory: Path | str | None = None, verify_checksums: bool
             rows.append((key, entry.file, "corrupt", np.nan, f"the path {problem}"))
             continue
         size_mb = path.stat().st_size / 1e6
-        difference = source_difference(key, path) if verify_checksums else None
+        difference = source_difference(key, path) if verify_checksums else source_size_difference(key, path)
         if difference is not None:
             accepted = f" (accepted by {ACCEPT_CHANGED_ENV})" if _accepted(key, False) else ""
             rows.append((key, entry.file, "corrupt", size_mb, f"{difference}{accepted}"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import numpy as np
 import shapely
 from shapely.geometry import mapping
 
-from ._errors import ValidationError
+from ._errors import DataSourceError, ValidationError
 from ._io import write_bytes_atomic
 
 __all__ = ["to_geojson", "geojson_bytes", "read_geojson", "json_ready", "dumps_strict"]
@@ -129,17 +130,41 @@ def to_geojson(frame: gpd.GeoDataFrame, path: Path | str, *, sort_by: list[str] 
     Raises
     ------
     ValidationError
-        If ``path`` exists and ``overwrite`` is false, or the frame cannot be exported.
+        If ``path`` exists and ``overwrite`` is false, is a folder, cannot be written
+        (permissions, a read-only disk), or the frame cannot be exported.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValidationError(f"{path} is a folder, not a file; give a file name such as {path / 'layer.geojson'} "
+                              "(the folder and its files are kept)")
     if path.exists() and not overwrite:
         raise ValidationError(f"{path} exists; pass overwrite=True to replace it")
-    return write_bytes_atomic(path, geojson_bytes(frame, sort_by=sort_by))
+    payload = geojson_bytes(frame, sort_by=sort_by)
+    try:
+        return write_bytes_atomic(path, payload)
+    except OSError as exc:  # permissions, read-only or full disk, a parent that is a file: nothing was replaced
+        raise ValidationError(f"cannot write {path} ({exc.strerror or exc}); choose a folder you may write to "
+                              "(an existing file there is kept)") from exc
 
 
 def read_geojson(path: Path | str) -> gpd.GeoDataFrame:
-    """Read a GeoJSON file back with GeoPandas (for checks and round trips)."""
+    """Read a GeoJSON file back with GeoPandas (for checks and round trips).
+
+    Raises
+    ------
+    DataSourceError
+        If ``path`` is missing, a folder, or not a readable GeoJSON file.
+    """
     path = Path(path)
+    if path.is_dir():
+        raise DataSourceError(f"{path} is a folder, not a GeoJSON file; give the .geojson file inside it")
     if not path.is_file():
-        raise ValidationError(f"{path} does not exist")
-    return gpd.read_file(path)
+        raise DataSourceError(f"{path} does not exist; check the path (written by export.to_geojson?)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return gpd.read_file(path, engine="pyogrio")
+    except Exception as exc:  # noqa: BLE001 - pyogrio's own errors name drivers, not the fix
+        raise DataSourceError(f"{path} cannot be read as GeoJSON (damaged, truncated or another format: "
+                              f"{type(exc).__name__}); write it again with export.to_geojson, or check that it "
+                              "is a complete GeoJSON FeatureCollection") from None

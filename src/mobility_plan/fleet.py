@@ -32,7 +32,7 @@ from scipy.optimize import brentq, least_squares
 
 from ._errors import DataSourceError, ValidationError
 from ._io import read_csv_text
-from .data import PROJECT_DATA, load_national_fleet_stock
+from .data import PROJECT_DATA, check_year, load_national_fleet_stock
 
 __all__ = [
     "VEHICLES",
@@ -42,6 +42,7 @@ __all__ = [
     "load_vehicle_parameters",
     "vehicle_parameter",
     "actual_stock",
+    "target_below_stock_problem",
     "fit_diffusion",
     "project_fleet",
     "target_gap",
@@ -126,6 +127,22 @@ def actual_stock(vehicle: str) -> pd.Series:
     _check_vehicle(vehicle)
     stock = load_national_fleet_stock()
     return stock.set_index("year")[f"{vehicle}_stock"].astype("float64").rename(f"{vehicle}_stock")
+
+
+def target_below_stock_problem(vehicle: str, target: float, year: int, *, what: str) -> str | None:
+    """Say why a stock ``target`` for ``year`` falls below the registered stock, or ``None``.
+
+    The one rule for scenario files and the command line: a target for the last actual
+    year or later cannot lie below the last registered year-end stock (a target cannot
+    undo registrations). Targets for earlier years are look-backs and are not judged here.
+    """
+    history = actual_stock(vehicle)
+    last_year, last_stock = int(history.index.max()), float(history.iloc[-1])
+    if year >= last_year and target < last_stock:
+        return (f"{what} {target:,.0f} is below today's stock {last_stock:,.0f} {vehicle.upper()}s (registered at "
+                f"the end of {last_year}); a target cannot undo registrations: give at least "
+                f"{last_stock:,.0f} vehicles, or check the number of zeros")
+    return None
 
 
 # --------------------------------------------------------------------------- curves
@@ -384,6 +401,10 @@ def project_fleet(
     """
     if model not in MODELS and model not in FORECASTERS:
         raise ValidationError(f"model must be one of {MODELS + tuple(FORECASTERS)}, got {model!r}")
+    for value, what in ((until_year, "until_year"), (target_year, "target_year")):
+        problem = None if value is None else check_year(value, what=what)
+        if problem:
+            raise ValidationError(problem)
     history = actual_stock(vehicle)
     last = int(history.index.max())
     if until_year < last:

@@ -8,6 +8,7 @@ and ``y`` in the graph's CRS (``G.graph["crs"]``).
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 import tempfile
@@ -24,7 +25,8 @@ from scipy.spatial import cKDTree
 
 from ._errors import DataSourceError, MobilityPlanError, NetworkError, ValidationError
 from ._io import read_csv_text
-from .data import CRS_LONLAT, CRS_METRIC, data_dir, load_sources, verify_if_registered, verify_source
+from .data import (CRS_LONLAT, CRS_METRIC, KOREA_BOUNDS, MAX_OUTSIDE_SHARE, data_dir, load_sources,
+                   verify_if_registered, verify_source)
 
 __all__ = [
     "URBAN_SPEEDS_KPH",
@@ -115,7 +117,7 @@ def add_travel_times(
         If some edge has no numeric ``length``.
     """
     require_edge_attribute(G, "length")
-    if fallback_speed_kph <= 0:
+    if not math.isfinite(fallback_speed_kph) or fallback_speed_kph <= 0:
         raise ValidationError(f"fallback_speed_kph must be > 0 km/h, got {fallback_speed_kph}")
     if G.number_of_edges() == 0:
         raise NetworkError("the graph has no edges; check the area or file it came from")
@@ -166,9 +168,10 @@ def require_edge_attribute(G: nx.MultiDiGraph, attribute: str) -> None:
         )
 
 
-#: Where Korea lies in lon/lat degrees: used to recognise x and y given the wrong way round.
-KOREA_LON_DEG = (124.0, 132.0)
-KOREA_LAT_DEG = (33.0, 39.0)
+#: Where Korea lies in lon/lat degrees (from :data:`mobility_plan.data.KOREA_BOUNDS`): used to
+#: recognise x and y given the wrong way round and graphs that lie outside Korea.
+KOREA_LON_DEG = (KOREA_BOUNDS[0], KOREA_BOUNDS[2])
+KOREA_LAT_DEG = (KOREA_BOUNDS[1], KOREA_BOUNDS[3])
 
 
 def check_node_coordinates(G: nx.MultiDiGraph, *, source: str = "the graph") -> None:
@@ -199,19 +202,33 @@ def check_node_coordinates(G: nx.MultiDiGraph, *, source: str = "the graph") -> 
     except CRSError as exc:
         raise NetworkError(f"{source}: its CRS {G.graph['crs']!r} is not a CRS pyproj knows ({exc}); "
                            "set it to an EPSG code such as 'EPSG:4326'") from exc
-    if not crs.is_geographic:
-        return
-    x, y = xy[:, 0], xy[:, 1]
-    swapped = (x >= KOREA_LAT_DEG[0]) & (x <= KOREA_LAT_DEG[1]) & (y >= KOREA_LON_DEG[0]) & (y <= KOREA_LON_DEG[1])
-    if swapped.mean() > 0.5:
-        raise NetworkError(f"{source}: node x values lie at {x.min():.2f}-{x.max():.2f} and y at {y.min():.2f}-"
-                           f"{y.max():.2f}: x and y are swapped (x must be longitude, 124-132 in Korea; y latitude, "
-                           "33-39); swap the x and y node attributes")
-    if (np.abs(x) > 180).any() or (np.abs(y) > 90).any():
-        raise NetworkError(f"{source}: its CRS is {crs.to_string()} (degrees), but node coordinates reach "
-                           f"x {np.abs(x).max():,.0f}, y {np.abs(y).max():,.0f}: they look like metres of a "
-                           "projected CRS; set G.graph['crs'] to that CRS (e.g. 'EPSG:5179') or reproject the "
-                           "coordinates to lon/lat")
+    lon_min, lon_max = KOREA_LON_DEG
+    lat_min, lat_max = KOREA_LAT_DEG
+    if crs.is_geographic:
+        x, y = xy[:, 0], xy[:, 1]
+        swapped = (x >= lat_min) & (x <= lat_max) & (y >= lon_min) & (y <= lon_max)
+        if swapped.mean() > 0.5:
+            raise NetworkError(f"{source}: node x values lie at {x.min():.2f}-{x.max():.2f} and y at {y.min():.2f}-"
+                               f"{y.max():.2f}: x and y are swapped (x must be longitude, {lon_min:g}-{lon_max:g} "
+                               f"in Korea; y latitude, {lat_min:g}-{lat_max:g}); swap the x and y node attributes")
+        if (np.abs(x) > 180).any() or (np.abs(y) > 90).any():
+            raise NetworkError(f"{source}: its CRS is {crs.to_string()} (degrees), but node coordinates reach "
+                               f"x {np.abs(x).max():,.0f}, y {np.abs(y).max():,.0f}: they look like metres of a "
+                               "projected CRS; set G.graph['crs'] to that CRS (e.g. 'EPSG:5179') or reproject the "
+                               "coordinates to lon/lat")
+        lon, lat = x, y
+    else:
+        from pyproj import Transformer
+
+        lon, lat = Transformer.from_crs(crs, CRS_LONLAT, always_xy=True).transform(xy[:, 0], xy[:, 1])
+        lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    outside = ~((lon >= lon_min) & (lon <= lon_max) & (lat >= lat_min) & (lat <= lat_max))
+    if outside.mean() > MAX_OUTSIDE_SHARE:
+        raise NetworkError(f"{source}: {int(outside.sum())} of {len(outside)} nodes lie outside Korea (lon "
+                           f"{lon_min:g}-{lon_max:g}, lat {lat_min:g}-{lat_max:g}); its nodes span lon "
+                           f"{np.nanmin(lon):.2f}-{np.nanmax(lon):.2f}, lat {np.nanmin(lat):.2f}-{np.nanmax(lat):.2f} "
+                           f"under its CRS {crs.to_string()}. mobility_plan plans for South Korea: load a Korean "
+                           "road network, or set G.graph['crs'] to the CRS its x/y are really in")
 
 
 def _finalise(G: nx.MultiDiGraph, *, source: str = "the graph", **speed_options: Any) -> nx.MultiDiGraph:
@@ -473,8 +490,10 @@ def graph_from_expressway(
         In EPSG:4326, with node attributes ``x``, ``y`` (lon/lat), ``name``
         and edge attributes ``length`` (m), ``speed_kph``, ``travel_time`` (s).
     """
-    if speed_kph <= 0:
-        raise ValidationError(f"speed_kph must be > 0 km/h, got {speed_kph}")
+    if isinstance(speed_kph, bool) or not isinstance(speed_kph, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(speed_kph) or speed_kph <= 0:
+        raise ValidationError(f"speed_kph must be a finite speed > 0 km/h, got {speed_kph!r}; pass e.g. "
+                              f"speed_kph={EXPRESSWAY_SPEED_KPH:g} (the default)")
     folder = _expressway_dir(directory)
     nodes = _expressway_table(folder, "expressway_nodes", ["Name", "Latitude", "Longitude"])
     arcs = _expressway_table(folder, "expressway_arcs", ["From_No", "To_No", "Revised Distance"])
@@ -589,6 +608,9 @@ def project_graph(G: nx.MultiDiGraph, *, to_crs: str = CRS_METRIC) -> nx.MultiDi
 def _node_coordinates_metric(G: nx.MultiDiGraph) -> tuple[np.ndarray, np.ndarray]:
     if "crs" not in G.graph:
         raise NetworkError("the graph has no 'crs' in G.graph; cannot place its nodes")
+    if G.number_of_nodes() == 0:
+        raise NetworkError("the graph has no nodes; load a road network that covers the points "
+                           "(network.load_graph, graph_from_expressway)")
     ids = np.fromiter(G.nodes, dtype=object, count=G.number_of_nodes())
     try:
         xy = np.array([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in ids], dtype="float64")
@@ -664,7 +686,7 @@ def snap_points(
         Indexed like ``points``: ``node`` (graph node id) and ``snap_distance_m``
         (straight-line metres in EPSG:5179).
     """
-    if max_snap_distance_m <= 0:
+    if not max_snap_distance_m > 0:
         raise ValidationError(f"max_snap_distance_m must be > 0 m, got {max_snap_distance_m}")
     node_ids, node_xy = _node_coordinates_metric(G)
     if len(node_ids) == 0:

@@ -24,7 +24,7 @@ from ._errors import ValidationError
 from ._io import read_toml
 from .data import PROJECT_DATA, check_year, file_problem, fleet_size_problem
 from .demand import DemandParameters
-from .fleet import MODELS, VEHICLES, actual_stock
+from .fleet import MODELS, VEHICLES, actual_stock, target_below_stock_problem
 
 __all__ = ["Scenario", "FleetSettings", "Layer", "load_scenario", "scenario_from_dict", "SCENARIO_DIR",
            "shipped_scenarios", "NAME_PATTERN", "name_problem"]
@@ -286,7 +286,7 @@ def scenario_from_dict(content: dict[str, Any], *, source: str = "<dict>") -> Sc
             problems.append(size_problem)
     if vehicle is not None and years and target_year is not None:
         history = actual_stock(vehicle)
-        last_year, last_stock = int(history.index.max()), float(history.iloc[-1])
+        last_year = int(history.index.max())
         if mode == "backcast":
             if years[-1] > last_year:
                 problems.append(f"[scenario]: a backcast looks at past years; {years[-1]} is after the last actual "
@@ -299,9 +299,9 @@ def scenario_from_dict(content: dict[str, Any], *, source: str = "<dict>") -> Sc
                 problems.append(f"[fleet]: backcast 'target_year' {target_year} has no actual stock to compare with")
         elif target_year < last_year:
             problems.append(f"[fleet]: 'target_year' {target_year} is before the last actual year {last_year}")
-        elif target is not None and target < last_stock:
-            problems.append(f"[fleet]: 'target_vehicles' {target:,.0f} is below today's stock {last_stock:,.0f} "
-                            f"({last_year}); a target cannot undo registrations")
+        elif target is not None and (below := target_below_stock_problem(vehicle, target, target_year,
+                                                                         what="[fleet]: 'target_vehicles'")):
+            problems.append(below)
         elif isinstance(target_year, int) and years and target_year not in years:
             problems.append(f"[fleet]: 'target_year' {target_year} must be one of the scenario years {list(years)}")
 

@@ -52,7 +52,7 @@ from .data import file_problem
 from .scenario import name_problem, scenario_from_dict
 
 __all__ = ["Sweep", "SweepRun", "SweepResult", "load_sweep", "sweep_from_dict", "run_sweep", "flatten_summary",
-           "SWEEP_DIR", "MAX_SWEEP_RUNS", "grid_size"]
+           "SWEEP_DIR", "MAX_SWEEP_RUNS", "grid_size", "check_scheduler_address"]
 
 #: Folder of the sweeps shipped with the project.
 SWEEP_DIR = PROJECT_DATA / "sweeps"
@@ -362,7 +362,7 @@ def _distributed(runs: tuple[SweepRun, ...], time_limit_s: float | None, *, sche
     if scheduler:
         try:
             client = Client(scheduler, timeout=f"{connect_timeout_s}s")
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             raise ValidationError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); check the address "
                                   "(tcp://HOST:8786) or leave --scheduler out to start a local cluster") from exc
     else:
@@ -383,6 +383,31 @@ def _distributed(runs: tuple[SweepRun, ...], time_limit_s: float | None, *, sche
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def check_scheduler_address(scheduler: object, *, what: str = "scheduler") -> str:
+    """Return a Dask scheduler address (``tcp://HOST:PORT``) after checking its form, before any run.
+
+    Raises
+    ------
+    ValidationError
+        Naming the address and the form expected, when it has no port, no host, or is not text.
+    """
+    from distributed.comm import parse_address
+    from distributed.comm.addressing import parse_host_port
+
+    fix = "give the address the scheduler printed, such as tcp://10.0.0.5:8786, or leave --scheduler out to start a " \
+          "local cluster"
+    if not isinstance(scheduler, str) or not scheduler.strip():
+        raise ValidationError(f"{what} {scheduler!r} is not a Dask scheduler address; {fix}")
+    try:
+        scheme, location = parse_address(scheduler.strip())
+        host = parse_host_port(location)[0] if scheme in ("tcp", "tls", "ws", "wss") else location
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(f"{what} {scheduler!r} is not a Dask scheduler address ({exc}); {fix}") from None
+    if not host or any(c.isspace() for c in host):
+        raise ValidationError(f"{what} {scheduler!r} is not a Dask scheduler address (host {host!r}); {fix}")
+    return scheduler.strip()
 
 
 def run_sweep(sweep: Sweep | str | Path, out: str | Path | None = None, *, workers: int = 2,
@@ -422,6 +447,8 @@ def run_sweep(sweep: Sweep | str | Path, out: str | Path | None = None, *, worke
         sweep = load_sweep(sweep)
     if workers < 0:
         raise ValidationError(f"workers = {workers}; give 0 (serial) or more worker processes")
+    if scheduler is not None:
+        scheduler = check_scheduler_address(scheduler)
     if out is None:
         return _run_and_gather(sweep, None, workers=workers, scheduler=scheduler, progress=progress,
                                on_result=on_result, connect_timeout_s=connect_timeout_s, start=start)

@@ -120,21 +120,33 @@ def check_cost_matrix(cost: Any, *, allow_inf: bool = True, name: str = "cost") 
     return matrix
 
 
-def check_weights(weights: Any, n: int) -> np.ndarray:
-    """Return demand weights (default ones) after checking shape, finiteness and sign."""
+def check_weights(weights: Any, n: int, *, name: str = "weights") -> np.ndarray:
+    """Return demand weights (default ones) after checking shape, finiteness and sign.
+
+    ``name`` is the parameter the caller passed (``weights``, ``demand``), so that the
+    message names what the user wrote.
+    """
     if weights is None:
         return np.ones(n)
-    values = np.asarray(weights, dtype=np.float64)
+    try:
+        values = np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"{name} must be numbers, one per demand row; could not read them as numbers "
+                              f"({exc})") from exc
     if values.ndim != 1 or len(values) != n:
-        raise ValidationError(f"weights must have one value per demand row ({n}), got shape {values.shape}")
-    if not np.isfinite(values).all() or (values < 0).any():
-        raise ValidationError("weights must be finite and >= 0")
+        raise ValidationError(f"{name} must have one value per demand row ({n}), got shape {values.shape}")
+    bad = np.nonzero(~np.isfinite(values) | (values < 0))[0]
+    if len(bad):
+        raise ValidationError(f"{name} must be finite and >= 0: rows {bad[:10].tolist()} hold "
+                              f"{values[bad[:10]].tolist()}; fill or drop those rows")
     return values
 
 
 def check_p(p: int, n_sites: int, *, name: str = "p") -> int:
     """Check the number of sites to open."""
-    if int(p) != p or p < 1:
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise ValidationError(f"{name} must be a whole number >= 1, got {p!r} of type {type(p).__name__}")
+    if not np.isfinite(p) or int(p) != p or p < 1:
         raise ValidationError(f"{name} must be a whole number >= 1, got {p}")
     if p > n_sites:
         raise ValidationError(f"{name} = {p} exceeds the {n_sites} candidate sites")

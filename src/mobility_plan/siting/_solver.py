@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import time
@@ -14,7 +15,7 @@ from scipy.sparse import coo_matrix, csc_matrix
 
 from .._errors import ValidationError
 
-__all__ = ["MilpProblem", "SolverOutcome", "Solver", "highs_solver", "ProblemBuilder"]
+__all__ = ["MilpProblem", "SolverOutcome", "Solver", "highs_solver", "ProblemBuilder", "check_time_limit"]
 
 
 @dataclass
@@ -51,6 +52,24 @@ class SolverOutcome:
 
 #: A solver: takes a problem and limits, returns an outcome.
 Solver = Callable[..., SolverOutcome]
+
+
+def check_time_limit(time_limit_s: object, *, name: str = "time_limit_s") -> float | None:
+    """Return a solve's time limit in seconds: ``None`` or ``inf`` for none, else a number > 0.
+
+    Every model's ``solve`` calls this first, so a negative, zero, NaN or non-numeric limit
+    is refused before any work instead of being read as "stop at once" or "never stop".
+    """
+    if time_limit_s is None:
+        return None
+    if isinstance(time_limit_s, bool) or not isinstance(time_limit_s, (int, float, np.integer, np.floating)):
+        raise ValidationError(f"{name} must be a number of seconds > 0 (or None for no limit), "
+                              f"got {time_limit_s!r} of type {type(time_limit_s).__name__}")
+    value = float(time_limit_s)
+    if math.isnan(value) or value <= 0:
+        raise ValidationError(f"{name} must be a number of seconds > 0, got {time_limit_s!r}; "
+                              "pass e.g. time_limit_s=60, or None for no limit")
+    return None if math.isinf(value) else value
 
 @contextlib.contextmanager
 def _quiet_stdout():
@@ -97,10 +116,9 @@ def highs_solver(problem: MilpProblem, *, time_limit_s: float | None = None, mip
     with _quiet_stdout():  # HiGHS prints a banner when an instance is created
         h = highspy.Highs()
     h.setOptionValue("output_flag", False)
+    time_limit_s = check_time_limit(time_limit_s)
     if time_limit_s is not None:
-        if time_limit_s <= 0:
-            raise ValidationError(f"time_limit_s must be > 0, got {time_limit_s}")
-        h.setOptionValue("time_limit", float(time_limit_s))
+        h.setOptionValue("time_limit", time_limit_s)
     if mip_gap is not None:
         if not 0 <= mip_gap < 1:
             raise ValidationError(f"mip_gap must lie in [0, 1), got {mip_gap}")

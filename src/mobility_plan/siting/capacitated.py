@@ -29,7 +29,7 @@ import numpy as np
 
 from .._errors import InfeasibleError, ValidationError
 from ._result import SitingResult, check_cost_matrix, check_ids, check_weights
-from ._solver import ProblemBuilder, Solver, highs_solver
+from ._solver import ProblemBuilder, Solver, check_time_limit, highs_solver
 from .coverage import _existing_mask, _sort_key
 
 __all__ = ["CapacitatedSiting"]
@@ -96,7 +96,7 @@ class CapacitatedSiting:
         matrix = check_cost_matrix(cost).copy()
         if cutoff is not None:
             matrix[matrix > cutoff] = np.inf
-        amounts = check_weights(demand, matrix.shape[0])
+        amounts = check_weights(demand, matrix.shape[0], name="demand")
         capacity = np.asarray(capacities, dtype=np.float64)
         if capacity.ndim != 1 or len(capacity) == 0 or (capacity <= 0).any() or (np.diff(capacity) <= 0).any():
             raise ValidationError(f"capacities must be positive and increasing, got {list(capacity)}")
@@ -123,6 +123,7 @@ class CapacitatedSiting:
     def solve(self, *, solver: Solver | None = None, time_limit_s: float | None = None,
               mip_gap: float | None = None) -> SitingResult:
         """Solve exactly (HiGHS by default)."""
+        time_limit_s = check_time_limit(time_limit_s)
         start = time.perf_counter()
         n, m = self.cost.shape
         levels = len(self.capacities)

@@ -19,7 +19,7 @@ import numpy as np
 
 from .._errors import InfeasibleError
 from ._result import SitingResult, check_cost_matrix, check_ids, check_p
-from ._solver import ProblemBuilder, Solver, highs_solver
+from ._solver import ProblemBuilder, Solver, check_time_limit, highs_solver
 from .coverage import _assign_nearest, _existing_mask, _sort_key, coverage_matrix
 from .median import greedy_pmedian, teitz_bart
 
@@ -92,6 +92,7 @@ class PCenter:
         returned with status ``time_limit`` and its gap to the largest radius proven
         infeasible.
         """
+        time_limit_s = check_time_limit(time_limit_s)
         start = time.perf_counter()
         solve_with = solver or highs_solver
         deadline = None if time_limit_s is None else start + time_limit_s

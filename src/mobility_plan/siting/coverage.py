@@ -12,7 +12,7 @@ from scipy.sparse import csr_matrix
 
 from .._errors import InfeasibleError, ValidationError
 from ._result import SitingResult, check_cost_matrix, check_ids, check_p, check_weights, period_weights, rollout_periods
-from ._solver import ProblemBuilder, Solver, highs_solver
+from ._solver import ProblemBuilder, Solver, check_time_limit, highs_solver
 
 __all__ = ["LSCP", "MCLP", "coverage_matrix", "greedy_mclp", "mclp_rollout"]
 
@@ -101,6 +101,7 @@ class LSCP:
     def solve(self, *, solver: Solver | None = None, time_limit_s: float | None = None,
               mip_gap: float | None = None) -> SitingResult:
         """Solve exactly (HiGHS by default); returns a :class:`SitingResult` (objective: number of sites)."""
+        time_limit_s = check_time_limit(time_limit_s)
         start = time.perf_counter()
         n, m = self.cover.shape
         builder = ProblemBuilder()
@@ -240,6 +241,7 @@ class MCLP:
     def solve(self, *, solver: Solver | None = None, time_limit_s: float | None = None,
               mip_gap: float | None = None) -> SitingResult:
         """Solve exactly (HiGHS by default), warm-started from the greedy solution."""
+        time_limit_s = check_time_limit(time_limit_s)
         start = time.perf_counter()
         greedy = greedy_mclp(self.cover, self.weights, self.p, self.existing)
         problem = self._problem(greedy)
@@ -284,6 +286,7 @@ def mclp_rollout(model: MCLP, counts: Sequence[int] | None = None, *, budgets: S
     weights_by_period
         ``T x n`` demand weights (default: the model's weights in every period).
     """
+    time_limit_s = check_time_limit(time_limit_s)
     start = time.perf_counter()
     n, m = model.cover.shape
     counts, labels = rollout_periods(counts, budgets, periods, existing=int(model.existing.sum()), candidates=m)

@@ -75,7 +75,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from .._errors import InfeasibleError, ValidationError
 from ._result import SitingResult, check_p, rollout_periods
-from ._solver import ProblemBuilder, Solver, highs_solver
+from ._solver import ProblemBuilder, Solver, check_time_limit, highs_solver
 from .coverage import _sort_key
 
 __all__ = ["FlowPaths", "FRLM", "shortest_paths", "refuelling_sets"]
@@ -135,9 +135,21 @@ def shortest_paths(G: nx.MultiDiGraph, od: pd.DataFrame, *, weight: str = "lengt
     missing = [c for c in ("origin", "destination", flow_column) if c not in od.columns]
     if missing:
         raise ValidationError(f"the OD table needs 'origin', 'destination' and 'flow' columns; missing {missing}")
+    if len(od) == 0:
+        raise ValidationError("the OD table is empty (no origin-destination rows): FRLM needs the flows it is to "
+                              "refuel; give at least one row with origin, destination and a flow > 0")
+    flows = pd.to_numeric(od[flow_column], errors="coerce")
+    bad = ~np.isfinite(flows.to_numpy(dtype=np.float64)) | (flows.to_numpy(dtype=np.float64) < 0)
+    if bad.any():
+        rows = od.index[bad][:5].tolist()
+        raise ValidationError(f"OD column {flow_column!r} must hold finite numbers >= 0; rows "
+                              f"{rows} hold {od.loc[bad, flow_column].head(5).tolist()} (NaN, inf, negative or "
+                              "text); fill, correct or drop those rows")
+    od = od.assign(**{flow_column: flows})
     od = od[od[flow_column] > 0]
-    if (od[flow_column] < 0).any():
-        raise ValidationError("OD flows must be >= 0")
+    if len(od) == 0:
+        raise ValidationError(f"every OD {flow_column!r} is 0: there is no flow to refuel; give at least one "
+                              "origin-destination row with a flow > 0")
     nodes = np.array(sorted(G.nodes, key=_sort_key), dtype=object)
     position = {n: i for i, n in enumerate(nodes)}
     unknown = sorted({n for n in pd.concat([od["origin"], od["destination"]]) if n not in position}, key=str)
@@ -901,6 +913,7 @@ class FRLM:
 
     def lp_bound(self, *, time_limit_s: float | None = None) -> float:
         """Bound from the LP relaxation of the ACPC model (row generation); ``inf`` if not finished."""
+        time_limit_s = check_time_limit(time_limit_s)
         deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
         total = float(self.structure.set_flow.sum() + self.structure.path_flow.sum())
         return self._lp([self.p], [1.0], deadline, self._costs(1e-6 * total)).bound
@@ -1035,6 +1048,7 @@ class FRLM:
         ``solver`` must be ``None`` (the lazy row generation drives HiGHS directly).
         On a time limit the best solution found is returned with its proven gap.
         """
+        time_limit_s = check_time_limit(time_limit_s)
         if solver is not None and solver is not highs_solver:
             raise ValidationError("FRLM.solve drives HiGHS directly (lazy rows); pass solver=None")
         start = time.perf_counter()
@@ -1101,6 +1115,7 @@ class FRLM:
         flow_factors
             Flow growth factor per period (default 1).
         """
+        time_limit_s = check_time_limit(time_limit_s)
         counts, labels = rollout_periods(counts, budgets, periods, existing=int(self.existing.sum()),
                                          candidates=int(self.candidates.sum()))
         factors = [1.0] * len(counts) if flow_factors is None else [float(f) for f in flow_factors]

@@ -28,7 +28,7 @@ import numpy as np
 
 from .._errors import InfeasibleError, ValidationError
 from ._result import SitingResult, check_cost_matrix, check_ids, check_p, check_weights, period_weights, rollout_periods
-from ._solver import ProblemBuilder, Solver, highs_solver
+from ._solver import ProblemBuilder, Solver, check_time_limit, highs_solver
 from .coverage import _assign_nearest, _existing_mask, _sort_key
 
 __all__ = ["PMedian", "greedy_pmedian", "teitz_bart", "lagrangian_bound", "pmedian_rollout"]
@@ -264,6 +264,7 @@ class PMedian:
               mip_gap: float | None = None) -> SitingResult:
         """Solve exactly: greedy + Teitz-Bart first; optimal at once when the Lagrangian bound
         meets it, otherwise the radius-formulation MILP warm-started from it."""
+        time_limit_s = check_time_limit(time_limit_s)
         start = time.perf_counter()
         deadline = None if time_limit_s is None else start + time_limit_s
 
@@ -300,6 +301,7 @@ class PMedian:
 
     def solve_heuristic(self, *, time_limit_s: float | None = None, bound_iterations: int = 300) -> SitingResult:
         """Greedy + Teitz-Bart, with the gap to the Lagrangian (LP) lower bound."""
+        time_limit_s = check_time_limit(time_limit_s)
         start = time.perf_counter()
         greedy = greedy_pmedian(self.cost, self.weights, self.p, self.existing)
         remaining = None if time_limit_s is None else max(time_limit_s * 0.7 - (time.perf_counter() - start), 1.0)
@@ -366,6 +368,7 @@ def pmedian_rollout(model: PMedian, counts: Sequence[int] | None = None, *, budg
         ``opened_by_period``, ``weighted_cost_by_period``, ``mean_cost_by_period`` and the
         myopic plan's objective (``heuristic_objective``).
     """
+    time_limit_s = check_time_limit(time_limit_s)
     start = time.perf_counter()
     m = model.cost.shape[1]
     counts, labels = rollout_periods(counts, budgets, periods, existing=int(model.existing.sum()), candidates=m)
