@@ -220,6 +220,14 @@ def test_a_corrupt_cache_entry_is_recomputed_not_raised(tmp_path):
     _strict_loads((out / "summary.json").read_text(encoding="utf-8"))
     again = plan.cached_plan(scenario, root=tmp_path / "cache")
     assert again.seconds == 0.0 and again.summary == result.summary
+    # an unreadable entry holding a file the tool did not write is moved aside, never deleted
+    (out / "summary.json").write_bytes(b"torn")
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.warns(UserWarning, match="did not write"):
+        third = plan.cached_plan(scenario, root=tmp_path / "cache")
+    assert third.seconds > 0
+    kept = list(out.parent.glob(f".{out.name}.kept-*"))
+    assert len(kept) == 1 and (kept[0] / "notes.txt").read_text(encoding="utf-8") == "mine"
 
 
 # --------------------------------------------------------------------------- graphs and command line

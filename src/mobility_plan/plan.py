@@ -673,6 +673,29 @@ def _read_cached(out: Path) -> PlanOutputs | None:
     return PlanOutputs(out, {name: out / name for name in _FILES}, summary, 0.0, {})
 
 
+def _set_aside_broken_entry(out: Path) -> None:
+    """A cache entry that exists but cannot be read: removed when it holds only plan files (a torn or corrupt
+    entry of ours), else renamed aside (``.NAME.kept-TIME``, with a warning) so that nothing foreign is lost."""
+    import shutil
+    import warnings
+
+    from ._io import MANIFEST_NAME
+
+    if not out.is_dir() or out.is_symlink() or _read_cached(out) is not None:
+        return
+    try:
+        names = {entry.name for entry in out.iterdir()}
+        if names <= set(_FILES) | {MANIFEST_NAME} and all((out / n).is_file() for n in names):
+            shutil.rmtree(out)
+        else:
+            aside = out.with_name(f".{out.name}.kept-{time.strftime('%Y%m%dT%H%M%S')}")
+            out.rename(aside)
+            warnings.warn(f"the plan cache entry {out} held files mobility-plan did not write; it was moved to "
+                          f"{aside} (delete it when you no longer need it)", stacklevel=3)
+    except FileNotFoundError:  # another session set it aside first
+        return
+
+
 def cached_plan(scenario: str | Path, *, root: Path | None = None, progress: bool = False) -> PlanOutputs:
     """The outputs of a scenario, run once and reused while nothing they depend on changes.
 
@@ -688,6 +711,7 @@ def cached_plan(scenario: str | Path, *, root: Path | None = None, progress: boo
     found = _read_cached(out)
     if found is not None:
         return found
+    _set_aside_broken_entry(out)
     with output_folder(out, overwrite=True, kind="plan", wait_s=_CACHE_WAIT_S, what="plan cache folder") as folder:
         found = _read_cached(out)
         if found is not None:
