@@ -256,8 +256,8 @@ def tooltip_problems(layers: Sequence[Any], tooltip: str | None) -> list[str]:
             continue
         records = _layer_records(layer)
         missing = sorted({f for record in records for f in fields if f not in record})
-        if missing or not records:
-            problems.append(f"layer {layer_id!r} lacks the tooltip field(s) {missing or fields}; add them "
+        if missing:  # an empty layer has nothing to hover
+            problems.append(f"layer {layer_id!r} lacks the tooltip field(s) {missing}; add them "
                             "(see with_tips) or make the layer non-pickable")
         tagged = sorted({f for record in records for f in fields if _TAG.search(str(record.get(f, "")))})
         if tagged:
