@@ -163,8 +163,9 @@ def test_fleet_cli_table_and_errors(capsys):
     assert main(["fleet", "--vehicle", "ev", "--year", "2028", "--level", "sigungu", "--top", "3"]) == 0
     out = capsys.readouterr().out
     assert "logistic projection for 2028" in out and "90.7 % achieved" in out
-    assert main(["fleet", "--vehicle", "ev", "--target", "0", "--year", "2030"]) == 2
-    assert "--target must be > 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:  # argparse refuses it before any work
+        main(["fleet", "--vehicle", "ev", "--target", "0", "--year", "2030"])
+    assert refused.value.code == 2 and "argument --target: must be a finite number > 0" in capsys.readouterr().err
     assert main(["fleet", "--vehicle", "ev", "--target", "10", "--year", "2010"]) == 2
     assert "before the first actual year 2014" in capsys.readouterr().err
 
