@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import pytest
 
 from mobility_plan import network
@@ -27,18 +30,20 @@ def expressway_graph(shared_data):
     return network.graph_from_expressway()
 
 
+# The process state as pytest started it, read when this conftest is imported (before any test runs): a
+# module-scoped fixture may run AppTest before the function-scoped fixture below first saves anything.
+_ORIGINAL_MAIN = sys.modules["__main__"]
+_ORIGINAL_BACKEND = os.environ.get("MPLBACKEND")
+
+
 @pytest.fixture
 def app_process_state():
     """AppTest runs the app in this process: it installs app.py as ``__main__`` (which multiprocessing's
     spawn would re-run in Dask workers) and sets MPLBACKEND=Agg (which notebook kernels inherit); both are
-    put back after each test that uses it."""
-    import os
-    import sys
-
-    main, backend = sys.modules["__main__"], os.environ.get("MPLBACKEND")
+    put back, to what they were when pytest started, after each test that uses it."""
     yield
-    sys.modules["__main__"] = main
-    if backend is None:
+    sys.modules["__main__"] = _ORIGINAL_MAIN
+    if _ORIGINAL_BACKEND is None:
         os.environ.pop("MPLBACKEND", None)
     else:
-        os.environ["MPLBACKEND"] = backend
+        os.environ["MPLBACKEND"] = _ORIGINAL_BACKEND
