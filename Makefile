@@ -18,9 +18,11 @@ $(STAMP): pyproject.toml requirements.txt
 plan: $(STAMP)
 	$(BIN)/mobility-plan plan all --out outputs --overwrite
 
-## test: set up .venv and run the whole offline test suite
+## test: set up .venv and run the whole offline test suite, on TEST_WORKERS processes (one file per process
+## at a time, so that module fixtures and AppTest sessions stay in one process)
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## bench: run the benchmarks (prints ratios against baselines measured in the same run)
 bench: $(STAMP)
