@@ -136,6 +136,23 @@ def plan(name: str) -> Any:
     return cached_plan(name)
 
 
+@st.cache_resource(show_spinner="Drawing the census boundaries…", max_entries=16)
+def base(bounds: tuple[float, float, float, float] | None = None, levels: tuple[str, ...] = ("sido",),
+         labels: str | None = "sido", fill_land: bool = True) -> maps.BaseGeography:
+    """The base geography of a map (land, boundaries, Korean names) from the census boundaries."""
+    return maps.base_geography(bounds, levels=levels, labels=labels, fill_land=fill_land)
+
+
+def national_base() -> maps.BaseGeography:
+    """Provinces and coastline with their names: the base of every national map."""
+    return base(None, ("sido",), "sido", True)
+
+
+def city_base(lon: Any, lat: Any) -> maps.BaseGeography:
+    """Districts (gu) and census areas (dong) with dong names around the points of a city map."""
+    return base(maps.bounds_of(lon, lat), ("sigungu", "adm3"), "adm3", False)
+
+
 @st.cache_data
 def area_names() -> dict[str, str]:
     """Census-area (ADM3) code -> ``"dong, gu"`` in Korean, for tooltips and tables."""

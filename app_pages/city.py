@@ -85,13 +85,16 @@ points = maps.with_tips(points, [areas.get(str(r.code), f"area {r.code}") for r 
 service = layout.areas.assign(place=maps.node_street_names(city.graph, list(layout.areas["node"])))
 service = maps.with_tips(service, [f"service area of the site at {p}" for p in service["place"]],
                          [[f"within {shown_radius_s / 60:g} min of driving"]] * len(service))
+geography = shared.city_base(points["lon"], points["lat"])
 layers = [
+    *geography.layers,
     maps.lines_layer(shared.road_segments(network_key), color=[170, 170, 170, 150], width_px=1, layer_id="roads"),
     maps.polygons_layer(service, maps.CATEGORY_COLORS["coverage"], columns=maps.TOOLTIP_FIELDS, layer_id="areas"),
     maps.points_layer(points, color=maps.CATEGORY_COLORS["demand"], radius_m="radius",
                       columns=maps.TOOLTIP_FIELDS, layer_id="demand"),
     maps.points_layer(sites, color="color", radius_m="radius", columns=maps.TOOLTIP_FIELDS, layer_id="sites"),
 ]
+view = maps.view_for(points["lon"], points["lat"])
 legend = maps.legend_html("EV charging", [
     maps.LegendEntry([170, 170, 170, 150], "road (OSM drive network)", "line"),
     maps.LegendEntry(maps.CATEGORY_COLORS["demand"], f"demand point (size = {weight_label})", "circle"),
@@ -99,8 +102,9 @@ legend = maps.legend_html("EV charging", [
     maps.LegendEntry(maps.CATEGORY_COLORS["new"], "proposed site (size = plugs)", "circle"),
     maps.LegendEntry(maps.CATEGORY_COLORS["coverage"], f"service area of a new site ({shown_radius_s / 60:g} min)",
                      "box"),
-], note="Roads © OpenStreetMap contributors")
-shared.show_map(maps.deck(layers, maps.view_for(points["lon"], points["lat"])), legend,
+    *geography.legend,
+], note="Roads © OpenStreetMap contributors; boundaries and dong names: Statistics Korea census", view=view)
+shared.show_map(maps.deck(layers, view), legend,
                 caption="Plugs sized by Erlang C (P(wait) ≤ 20 %, mean wait ≤ 10 min) for the design-hour arrivals of "
                         "the EVs each site serves. Roads © OpenStreetMap contributors.", key="city_map")
 st.subheader("Sites")

@@ -55,7 +55,9 @@ names = inputs.nodes["name"]
 network = maps.with_tips(inputs.edges, [f"{names.get(a) or a} – {names.get(b) or b}" for a, b in
                                         zip(inputs.edges["node0"], inputs.edges["node1"])],
                          [["expressway between two interchanges (2011 network)"]] * len(inputs.edges))
+geography = shared.national_base()
 layers = [
+    *geography.layers,
     maps.lines_layer(network, color=maps.CATEGORY_COLORS["network"], width_px=1.5, columns=maps.TOOLTIP_FIELDS,
                      layer_id="network"),
     maps.lines_layer(flows, color="color", width_px=1.0, columns=maps.TOOLTIP_FIELDS, layer_id="flows"),
@@ -68,9 +70,12 @@ entries = [maps.LegendEntry(maps.CATEGORY_COLORS["network"], "expressway (2011 n
            maps.LegendEntry(maps.CATEGORY_COLORS["not refuelled"], "top-400 OD flow, not refuelled", "line")]
 entries += [maps.LegendEntry(e.color, f"real station built {e.label}", "circle") for e in build_legend]
 entries += [maps.LegendEntry(c, f"proposed, opened {y}", "circle") for y, c in year_colors.items() if y <= year]
-shared.show_map(maps.deck(layers, maps.view_for(inputs.nodes["lon"], inputs.nodes["lat"])),
-                maps.legend_html(f"hydrogen, range {range_km} km, up to {year}", entries,
-                                 note="Stations: Korea Gas Safety / MOE list; flows: 2011 expressway OD (KEC)"),
+entries += list(geography.legend)
+view = maps.view_for(inputs.nodes["lon"], inputs.nodes["lat"])
+shared.show_map(maps.deck(layers, view),
+                maps.legend_html(f"hydrogen, range {range_km} km, up to {year}", entries, view=view,
+                                 note="Stations: Korea Gas Safety / MOE list; flows: 2011 expressway OD (KEC); "
+                                      "boundaries: Statistics Korea census"),
                 caption="A flow is refuelled when its round trip never runs a stretch longer than the range between "
                         "stations (vehicles start half full).", key="h2_map")
 st.subheader("Flow refuelled by period (%)")

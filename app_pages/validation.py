@@ -57,10 +57,14 @@ def _map(frame: pd.DataFrame, title: str) -> None:
     fallback = [[148, 103, 189, 220], [255, 127, 14, 220], [140, 86, 75, 220], [23, 190, 207, 220]]
     palette = {k: maps.CATEGORY_COLORS.get(k, fallback[i % len(fallback)]) for i, k in enumerate(sorted(set(kinds)))}
     points = frame.assign(color=[palette[k] for k in kinds], kind=kinds)
-    layer = maps.points_layer(points, color="color", radius_m=1500.0, columns=["kind"])
-    legend = maps.legend_html(title, [maps.LegendEntry(c, k, "circle") for k, c in palette.items()])
-    shared.show_map(maps.deck([layer], maps.view_for(points["lon"], points["lat"]), tooltip="{kind}"), legend,
-                    key=f"validation_map_{title}")
+    points = maps.with_tips(points, list(kinds), [[f"{lat:.4f} N, {lon:.4f} E"] for lon, lat in
+                                                  zip(points["lon"], points["lat"])])
+    layer = maps.points_layer(points, color="color", radius_m=1500.0, columns=maps.TOOLTIP_FIELDS)
+    geography = shared.national_base()
+    view = maps.view_for(points["lon"], points["lat"])
+    legend = maps.legend_html(title, [maps.LegendEntry(c, k, "circle") for k, c in palette.items()]
+                              + list(geography.legend), view=view, note="boundaries: Statistics Korea census")
+    shared.show_map(maps.deck([*geography.layers, layer], view), legend, key=f"validation_map_{title}")
 
 
 st.title("Validation")

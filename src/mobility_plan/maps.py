@@ -11,18 +11,20 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from ._errors import ValidationError
 
 __all__ = ["LegendEntry", "color_bins", "legend_html", "choropleth_layer", "points_layer", "lines_layer",
            "polygons_layer", "deck", "graph_segments", "view_for", "with_tips", "tooltip_problems",
-           "node_street_names",
-           "OSM_ATTRIBUTION", "PALETTES", "CATEGORY_COLORS", "TOOLTIP_HTML", "TOOLTIP_FIELDS"]
+           "node_street_names", "base_geography", "BaseGeography", "bounds_of", "scale_bar", "scale_bar_html",
+           "BASE_COLORS", "OSM_ATTRIBUTION", "PALETTES", "CATEGORY_COLORS", "TOOLTIP_HTML", "TOOLTIP_FIELDS"]
 
 OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 
@@ -120,8 +122,11 @@ def _fmt(value: float) -> str:
     return f"{value:,.2f}" if abs(value) < 10 else f"{value:,.1f}"
 
 
-def legend_html(title: str, entries: Sequence[LegendEntry], *, note: str = "") -> str:
-    """A small HTML legend (title, swatches, labels, optional note such as the attribution)."""
+def legend_html(title: str, entries: Sequence[LegendEntry], *, note: str = "", view: Any = None) -> str:
+    """A small HTML legend (title, swatches, labels, optional note such as the attribution).
+
+    With the map's ``view`` (a pydeck ``ViewState``) a scale bar valid at the opening zoom is added.
+    """
     rows = []
     for entry in entries:
         rgba = list(entry.color) + ([255] if len(entry.color) == 3 else [])
@@ -136,11 +141,17 @@ def legend_html(title: str, entries: Sequence[LegendEntry], *, note: str = "") -
                     f'<span style="display:inline-block;{swatch}"></span>'
                     f'<span>{html.escape(entry.label)}</span></div>')
     foot = f'<div style="color:#666;font-size:0.8em;margin-top:4px">{html.escape(note)}</div>' if note else ""
+    if view is not None:
+        foot = scale_bar_html(view) + foot
     return (f'<div class="mp-legend" role="figure" aria-label="legend" style="font-size:0.85em;line-height:1.2">'
             f'<b>Legend — {html.escape(title)}</b>{"".join(rows)}{foot}</div>')
 
 
 def _records(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]]:
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise ValidationError(f"map layer: the frame lacks the column(s) {missing} (it has {list(frame.columns)}); "
+                              "points need lon and lat, lines lon0, lat0, lon1, lat1 (degrees, EPSG:4326)")
     out = frame[list(columns)].copy()
     for column in out.columns:
         if pd.api.types.is_float_dtype(out[column]):
@@ -316,3 +327,181 @@ def graph_segments(G: Any) -> pd.DataFrame:
     pairs = {(u, v) if str(u) <= str(v) else (v, u) for u, v in G.edges()}
     rows = [(x[u], y[u], x[v], y[v], u, v) for u, v in sorted(pairs, key=str)]
     return pd.DataFrame(rows, columns=["lon0", "lat0", "lon1", "lat1", "node0", "node1"])
+
+
+# --------------------------------------------------------------------------------------------------
+# Base geography drawn from the census boundaries (no tiles, so it renders offline)
+
+#: Colours of the base geography: land, province / district outlines, census-area outlines, labels.
+BASE_COLORS: dict[str, list[int]] = {
+    "land": [246, 243, 236, 255], "province": [110, 110, 110, 220], "district": [130, 130, 130, 200],
+    "area": [175, 175, 175, 150], "label": [60, 60, 60, 255],
+}
+#: Simplification tolerance (m, in EPSG:5179) by level: a national outline needs no 10 m detail.
+_BASE_TOLERANCE_M = {"sido": 1000.0, "sigungu": 150.0, "adm3": 40.0}
+#: Decimals of the drawn coordinates by level (1e-3 degrees is about 100 m, 1e-5 about 1 m).
+_BASE_DECIMALS = {"sido": 3, "sigungu": 4, "adm3": 5}
+#: Round numbers of metres a scale bar may show.
+_SCALE_STEPS_M = (50, 100, 200, 250, 500, 1_000, 2_000, 2_500, 5_000, 10_000, 20_000, 25_000, 50_000, 100_000,
+                  200_000, 250_000, 500_000)
+_WORLD_M = 40_075_016.686  # equator length of the web-mercator sphere deck.gl draws on
+
+
+@dataclass(frozen=True)
+class BaseGeography:
+    """The base layers of a map (drawn under the data) and their legend rows.
+
+    ``layers`` go first in a deck's layer list; ``legend`` rows go last in its legend.
+    ``areas`` holds the polygons drawn (EPSG:4326, with ``name_ko``, ``level``) for tests and
+    exports.
+    """
+
+    layers: tuple[Any, ...]
+    legend: tuple[LegendEntry, ...]
+    areas: gpd.GeoDataFrame
+
+
+def _rounded(geometry: Any, decimals: int = 5) -> Any:
+    """Coordinates snapped to a grid of ``10**-decimals`` degrees (1e-5 is about 1 m), kept valid."""
+    return shapely.set_precision(geometry, 10.0 ** -decimals)
+
+
+@lru_cache(maxsize=4)
+def _level_frame(level: str, tolerance_m: float) -> gpd.GeoDataFrame:
+    """The boundaries of one census level, simplified and in EPSG:4326 (cached; callers copy)."""
+    from . import census
+
+    frame = census.load_census_level(level)
+    names = {"sido": ("sido_name_ko", "sido_name_en"), "sigungu": ("sigungu_name_ko", "sido_name_en"),
+             "adm3": ("adm3_name_ko", "sigungu_name_ko")}[level]
+    out = gpd.GeoDataFrame({"name_ko": frame[names[0]].astype(str), "context": frame[names[1]].astype(str),
+                            "level": level}, geometry=frame.geometry.simplify(tolerance_m), crs=frame.crs)
+    out = out[~out.geometry.is_empty & out.geometry.notna()].to_crs("EPSG:4326")
+    return out.assign(geometry=_rounded(out.geometry.values, _BASE_DECIMALS[level]))
+
+
+def _check_bounds(bounds: Any) -> tuple[float, float, float, float]:
+    """``bounds`` as four finite floats (west, south, east, north) with west < east, south < north, |lat| <= 90."""
+    try:
+        west, south, east, north = (float(value) for value in bounds)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"map bounds {bounds!r} must be four numbers (west, south, east, north) in degrees"
+                              ) from exc
+    if not np.isfinite([west, south, east, north]).all():
+        raise ValidationError(f"map bounds {bounds!r} must be finite numbers (west, south, east, north) in degrees")
+    if not (-90.0 <= south <= 90.0 and -90.0 <= north <= 90.0):
+        raise ValidationError(f"map bounds {bounds!r}: south and north are latitudes within -90..90; the order is "
+                              "(west, south, east, north), longitude first (were latitude and longitude swapped?)")
+    if not (west < east and south < north):
+        raise ValidationError(f"map bounds {bounds!r} are not (west, south, east, north) in degrees with west < east "
+                              "and south < north")
+    return west, south, east, north
+
+
+def _in_bounds(frame: gpd.GeoDataFrame, bounds: tuple[float, float, float, float] | None) -> gpd.GeoDataFrame:
+    if bounds is None:
+        return frame.copy()
+    return frame[frame.intersects(shapely.box(*bounds))]
+
+
+def base_geography(bounds: tuple[float, float, float, float] | None = None, *, levels: Sequence[str] = ("sido",),
+                   labels: str | None = None, fill_land: bool = True) -> BaseGeography:
+    """Census boundaries as the base of a map: land, outlines and Korean names, offline.
+
+    Parameters
+    ----------
+    bounds
+        ``(west, south, east, north)`` in degrees; only the areas meeting this box are drawn
+        (``None``: the whole country).
+    levels
+        Boundary levels to outline, coarsest first: ``"sido"`` (17 provinces: the coastline and
+        province borders), ``"sigungu"`` (districts, gu), ``"adm3"`` (census areas, dong).
+    labels
+        Level whose Korean names are written on the map at each area's representative point
+        (``None``: no labels). Hovering an area shows its name and the area it lies in.
+    fill_land
+        Fill the first level's polygons in a light land colour (so the coast shows against the sea).
+
+    Returns
+    -------
+    BaseGeography
+        Layers to draw under the data, and their legend rows.
+    """
+    import pydeck as pdk
+
+    if bounds is not None:
+        bounds = _check_bounds(bounds)
+    unknown = [level for level in levels if level not in _BASE_TOLERANCE_M]
+    if unknown or not levels:
+        raise ValidationError(f"base geography levels {list(levels)}: use one or more of {list(_BASE_TOLERANCE_M)}")
+    if labels is not None and labels not in levels:
+        raise ValidationError(f"labels={labels!r} is not among the levels drawn {list(levels)}")
+    widths = {"sido": 1.2, "sigungu": 1.0, "adm3": 0.5}
+    colors = {"sido": BASE_COLORS["province"], "sigungu": BASE_COLORS["district"], "adm3": BASE_COLORS["area"]}
+    words = {"sido": "province (sido) boundary and coastline", "sigungu": "district (si/gun/gu) boundary",
+             "adm3": "census area (eup/myeon/dong) boundary"}
+    layers, legend, drawn = [], [], []
+    for position, level in enumerate(levels):
+        frame = _in_bounds(_level_frame(level, _BASE_TOLERANCE_M[level]), bounds)
+        if frame.empty:
+            continue
+        drawn.append(frame)
+        fill = fill_land and position == 0
+        pickable = level == (labels or levels[-1])
+        features = [{"type": "Feature", "geometry": geometry.__geo_interface__,
+                     "properties": {"tip_title": name, "tip_body": f"{words[level].split(' (')[0]} in {context}"
+                                    if level != "sido" else f"{context} (province)"}}
+                    for geometry, name, context in zip(frame.geometry, frame["name_ko"], frame["context"])]
+        layers.append(pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": features},
+                                id=f"base_{level}", pickable=pickable, stroked=True, filled=fill or pickable,
+                                get_fill_color=BASE_COLORS["land"] if fill else [0, 0, 0, 0],
+                                get_line_color=colors[level], line_width_min_pixels=widths[level],
+                                line_width_units="pixels", get_line_width=widths[level]))
+        legend.append(LegendEntry(colors[level], words[level], "line"))
+        if level == labels:
+            points = frame.geometry.representative_point()
+            text = pd.DataFrame({"lon": points.x.round(5), "lat": points.y.round(5), "name": frame["name_ko"]})
+            layers.append(pdk.Layer("TextLayer", text.to_dict("records"), id=f"base_{level}_labels",
+                                    pickable=False, get_position=["lon", "lat"], get_text="name", get_size=12,
+                                    size_units="pixels", get_color=BASE_COLORS["label"], character_set="auto",
+                                    font_family="'Noto Sans CJK KR', 'Noto Sans KR', 'Malgun Gothic', sans-serif",
+                                    outline_width=2, outline_color=[255, 255, 255, 230], font_settings={"sdf": True}))
+    if fill_land and drawn:
+        legend.insert(0, LegendEntry(BASE_COLORS["land"], "land (census boundaries, Statistics Korea)", "box"))
+    areas = (pd.concat(drawn, ignore_index=True) if drawn else
+             gpd.GeoDataFrame({"name_ko": [], "context": [], "level": []}, geometry=[], crs="EPSG:4326"))
+    return BaseGeography(tuple(layers), tuple(legend), gpd.GeoDataFrame(areas, crs="EPSG:4326"))
+
+
+def bounds_of(lon: Sequence[float] | np.ndarray, lat: Sequence[float] | np.ndarray, *,
+              margin: float = 0.15) -> tuple[float, float, float, float]:
+    """``(west, south, east, north)`` of the points, widened by ``margin`` of their span on each side."""
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    keep = np.isfinite(lon) & np.isfinite(lat)
+    if not keep.any():
+        raise ValidationError("no finite coordinates to frame a map on")
+    lon, lat = lon[keep], lat[keep]
+    dx, dy = max(float(np.ptp(lon)), 0.01) * margin, max(float(np.ptp(lat)), 0.01) * margin
+    return float(lon.min() - dx), float(lat.min() - dy), float(lon.max() + dx), float(lat.max() + dy)
+
+
+def scale_bar(view: Any, *, max_px: float = 120.0) -> tuple[float, float]:
+    """A round distance and its length in pixels at a view's opening zoom and latitude.
+
+    deck.gl draws the world 512 * 2**zoom pixels wide, so one pixel spans
+    ``40,075 km * cos(latitude) / (512 * 2**zoom)``. Returns ``(metres, pixels)`` with the longest
+    round distance of at most ``max_px`` pixels.
+    """
+    metres_per_px = _WORLD_M * np.cos(np.radians(float(view.latitude))) / (512.0 * 2.0 ** float(view.zoom))
+    fitting = [m for m in _SCALE_STEPS_M if m / metres_per_px <= max_px] or [_SCALE_STEPS_M[0]]
+    metres = float(fitting[-1])
+    return metres, metres / metres_per_px
+
+
+def scale_bar_html(view: Any) -> str:
+    """An HTML scale bar for the legend, valid at the map's opening zoom (it says so)."""
+    metres, pixels = scale_bar(view)
+    label = f"{metres / 1000:g} km" if metres >= 1000 else f"{metres:g} m"
+    return (f'<div class="mp-scale" style="margin-top:6px;font-size:0.8em">'
+            f'<div style="width:{pixels:.0f}px;height:5px;border:1px solid #333;border-top:none"></div>'
+            f'{html.escape(label)} <span style="color:#666">(at the opening zoom)</span></div>')
