@@ -304,8 +304,12 @@ def all_checks(*checks: Callable[[Ctx, Outcome], str | None]) -> Callable[[Ctx, 
     return check
 
 
-def plan_output_ok(folder_key: str = "OUT") -> Callable[[Ctx, Outcome], str | None]:
-    """A complete plan output: the seven files, summary.json valid JSON, GeoJSON parse, no leftover temp folders."""
+def plan_output_ok(folder_key: str = "OUT", users: tuple[str, ...] = ()) -> Callable[[Ctx, Outcome], str | None]:
+    """A complete plan output: the seven files, summary.json valid JSON, GeoJSON parse, no leftover temp folders.
+
+    ``users`` names folders beside the output that are the user's own (a name that looks like one of the
+    tool's temporary folders): they must stay, so they are not counted as leftovers.
+    """
     def check(ctx: Ctx, o: Outcome) -> str | None:
         folder = getattr(ctx, folder_key) if isinstance(folder_key, str) and hasattr(ctx, folder_key) \
             else Path(folder_key.format(**ctx.fmt()))
@@ -320,7 +324,8 @@ def plan_output_ok(folder_key: str = "OUT") -> Callable[[Ctx, Outcome], str | No
                 json.loads((folder / n).read_text(encoding="utf-8"))
         except ValueError as exc:
             return f"an output is not valid JSON: {exc}"
-        leftovers = [p.name for p in folder.parent.iterdir() if p.name.startswith(f".{folder.name}.")]
+        leftovers = [p.name for p in folder.parent.iterdir()
+                     if p.name.startswith(f".{folder.name}.") and p.name not in users]
         if leftovers:
             return f"leftover temporary folders beside the output: {leftovers}"
         return None
@@ -1780,7 +1785,9 @@ def cases_outputs() -> list[Case]:
     def user_backup_kept(ctx: Ctx, o: Outcome) -> str | None:
         if not (ctx.OUTROOT / ".run.old" / "precious.txt").is_file():
             return "the user's folder .run.old was deleted"
-        return plan_output_ok()(ctx, o)
+        if sorted(p.name for p in (ctx.OUTROOT / ".run.old").iterdir()) != ["precious.txt"]:
+            return "the tool wrote into the user's folder .run.old"
+        return plan_output_ok(users=(".run.old",))(ctx, o)
 
     return [
         _cli("out-overwrite-tool-folder", A, "--overwrite a folder the tool wrote: replaced", "accept",
@@ -2295,13 +2302,82 @@ def cases_fleet_lib() -> list[Case]:
     return cases
 
 
+def cases_maps_lib() -> list[Case]:
+    """The map building blocks the app and notebooks use: base geography, legends, tooltips, views."""
+    A = "lib_maps"
+    cases: list[Case] = []
+
+    def lib(id: str, what: str, expect: str, code: str, needles: tuple[str, ...] = (), **kw: Any) -> None:
+        cases.append(_lib(id, A, what, expect, "from mobility_plan import maps\nimport numpy as np\n"
+                          "import pandas as pd\n" + code, needles=needles, **kw))
+
+    lib("maps-base-swapped-bounds", "base_geography with latitude and longitude swapped", "refuse",
+        "maps.base_geography((37.5, 126.9, 37.6, 127.0))", ("latitude", "swapped"))
+    lib("maps-base-reversed-bounds", "base_geography with east < west", "refuse",
+        "maps.base_geography((127.1, 37.5, 126.9, 37.6))", ("west < east",))
+    lib("maps-base-nan-bounds", "base_geography with a NaN bound", "refuse",
+        "maps.base_geography((float('nan'), 37.5, 127.0, 37.6))", ("bounds",))
+    lib("maps-base-text-bounds", "base_geography with text bounds", "refuse",
+        "maps.base_geography(('a', 'b', 'c', 'd'))", ("bounds",))
+    lib("maps-base-short-bounds", "base_geography with three numbers as bounds", "refuse",
+        "maps.base_geography((126.9, 37.5, 127.0))", ("bounds",))
+    lib("maps-base-level-bad", "base_geography(levels=('county',))", "refuse",
+        "maps.base_geography(levels=('county',))", ("county", "levels"))
+    lib("maps-base-levels-empty", "base_geography(levels=())", "refuse", "maps.base_geography(levels=())",
+        ("levels",))
+    lib("maps-base-labels-bad", "labels of a level not drawn", "refuse",
+        "maps.base_geography(levels=('sido',), labels='adm3')", ("adm3", "levels"))
+    lib("maps-base-outside-korea", "base_geography far from Korea draws nothing", "accept",
+        "g = maps.base_geography((2.0, 48.0, 3.0, 49.0))\nresult = [len(g.layers), len(g.areas)]",
+        check=result_is(lambda r: r == [0, 0], "no layer and no area"))
+    lib("maps-base-national-ok", "national base: 17 provinces, tooltips pass the check", "accept",
+        "g = maps.base_geography(labels='sido')\n"
+        "result = [len(g.areas), maps.tooltip_problems(g.layers, maps.TOOLTIP_HTML)]",
+        check=result_is(lambda r: r == [17, []], "17 provinces, no tooltip problem"))
+    lib("maps-bounds-of-nan", "bounds_of only NaN", "refuse", "maps.bounds_of([float('nan')], [float('nan')])",
+        ("finite",))
+    lib("maps-bounds-of-one-point", "bounds_of a single point gets a non-zero box", "accept",
+        "w, s, e, n = maps.bounds_of([127.0], [37.5])\nresult = [w < 127.0 < e, s < 37.5 < n]",
+        check=result_is(lambda r: r == [True, True], "the box holds the point"))
+    lib("maps-color-bins-text", "color_bins of text values", "refuse", "maps.color_bins(['a', 'b'])",
+        ("could not convert", "float", "number"))
+    lib("maps-color-bins-all-nan", "color_bins of only NaN gives a 'no data' legend", "accept",
+        "colors, legend = maps.color_bins([np.nan, np.nan])\nresult = [len(colors), [e.label for e in legend]]",
+        check=result_is(lambda r: r == [2, ["no data"]], "two grey values, one 'no data' row"))
+    lib("maps-color-bins-palette", "color_bins with an unknown palette", "refuse",
+        "maps.color_bins([1.0, 2.0], palette='Rainbow')", ("Rainbow", "palette"))
+    lib("maps-with-tips-mismatch", "with_tips with fewer titles than rows", "refuse",
+        "maps.with_tips(pd.DataFrame({'a': [1, 2]}), ['one'], [['x'], ['y']])", ("2 rows", "titles"))
+    lib("maps-deck-html-in-tip", "a tooltip field holding HTML", "refuse",
+        "df = maps.with_tips(pd.DataFrame({'lon': [127.0], 'lat': [37.5]}), ['<b>x</b>'], [['y']])\n"
+        "maps.deck([maps.points_layer(df, color=[1, 2, 3], columns=maps.TOOLTIP_FIELDS)], maps.view_for([127], [37.5]))",
+        ("html", "tags"))
+    lib("maps-deck-missing-field", "a pickable layer without the tooltip fields", "refuse",
+        "df = pd.DataFrame({'lon': [127.0], 'lat': [37.5], 'name': ['x']})\n"
+        "maps.deck([maps.points_layer(df, color=[1, 2, 3], columns=['name'])], maps.view_for([127], [37.5]))",
+        ("tip_title", "lacks"))
+    lib("maps-legend-escapes", "legend labels with markup are escaped", "accept",
+        "result = maps.legend_html('<script>t</script>', [maps.LegendEntry([1, 2, 3], '<img src=x>')])",
+        check=result_is(lambda r: "<script>" not in r and "<img" not in r and "&lt;img" in r, "escaped"))
+    lib("maps-view-for-empty", "view_for with no points frames Korea", "accept",
+        "v = maps.view_for([], [])\nresult = [v.longitude, v.latitude]",
+        check=result_is(lambda r: 124 < r[0] < 132 and 33 < r[1] < 39, "a view over Korea"))
+    lib("maps-scale-bar-zoom-16", "scale bar at street zoom is a short round distance", "accept",
+        "from pydeck import ViewState\nresult = maps.scale_bar(ViewState(longitude=127, latitude=37.5, zoom=16))",
+        check=result_is(lambda r: r[0] in (50, 100) and 0 < r[1] <= 120, "50 or 100 m within 120 px"))
+    lib("maps-points-missing-lon", "points_layer of a frame without lon/lat", "refuse",
+        "maps.points_layer(pd.DataFrame({'x': [1.0]}), color=[1, 2, 3])", ("lon",))
+    return cases
+
+
 # =========================================================================== registry and main
 
 
 def all_cases() -> list[Case]:
     cases = (cases_cli_basics() + cases_data_status() + cases_network() + cases_costs() + cases_fleet()
              + cases_solve() + cases_scenario() + cases_plan_cli() + cases_sweep() + cases_outputs()
-             + cases_siting() + cases_network_lib() + cases_export_uploads() + cases_data_lib() + cases_fleet_lib())
+             + cases_siting() + cases_network_lib() + cases_export_uploads() + cases_data_lib() + cases_fleet_lib()
+             + cases_maps_lib())
     ids = Counter(c.id for c in cases)
     duplicated = [i for i, n in ids.items() if n > 1]
     if duplicated:
