@@ -144,13 +144,15 @@ def base(bounds: tuple[float, float, float, float] | None = None, levels: tuple[
 
 
 def national_base() -> maps.BaseGeography:
-    """Provinces and coastline with their names: the base of every national map."""
-    return base(None, ("sido",), "sido", True)
+    """Provinces and coastline (hover names a province): the base of every national map.
+
+    No text labels: deck.gl's TextLayer drew no Korean glyphs in headless Chromium here (see the README)."""
+    return base(None, ("sido",), None, True)
 
 
 def city_base(lon: Any, lat: Any) -> maps.BaseGeography:
-    """Districts (gu) and census areas (dong) with dong names around the points of a city map."""
-    return base(maps.bounds_of(lon, lat), ("sigungu", "adm3"), "adm3", False)
+    """Districts (gu) and census areas (dong) around the points of a city map (hover names a dong)."""
+    return base(maps.bounds_of(lon, lat), ("sigungu", "adm3"), None, False)
 
 
 @st.cache_data

@@ -103,7 +103,7 @@ legend = maps.legend_html("EV charging", [
     maps.LegendEntry(maps.CATEGORY_COLORS["coverage"], f"service area of a new site ({shown_radius_s / 60:g} min)",
                      "box"),
     *geography.legend,
-], note="Roads © OpenStreetMap contributors; boundaries and dong names: Statistics Korea census", view=view)
+], note="Roads © OpenStreetMap contributors; boundaries: Statistics Korea census", view=view)
 shared.show_map(maps.deck(layers, view), legend,
                 caption="Plugs sized by Erlang C (P(wait) ≤ 20 %, mean wait ≤ 10 min) for the design-hour arrivals of "
                         "the EVs each site serves. Roads © OpenStreetMap contributors.", key="city_map")

@@ -339,8 +339,6 @@ BASE_COLORS: dict[str, list[int]] = {
 }
 #: Simplification tolerance (m, in EPSG:5179) by level: a national outline needs no 10 m detail.
 _BASE_TOLERANCE_M = {"sido": 1000.0, "sigungu": 150.0, "adm3": 40.0}
-#: Decimals of the drawn coordinates by level (1e-3 degrees is about 100 m, 1e-5 about 1 m).
-_BASE_DECIMALS = {"sido": 3, "sigungu": 4, "adm3": 5}
 #: Round numbers of metres a scale bar may show.
 _SCALE_STEPS_M = (50, 100, 200, 250, 500, 1_000, 2_000, 2_500, 5_000, 10_000, 20_000, 25_000, 50_000, 100_000,
                   200_000, 250_000, 500_000)
@@ -361,11 +359,6 @@ class BaseGeography:
     areas: gpd.GeoDataFrame
 
 
-def _rounded(geometry: Any, decimals: int = 5) -> Any:
-    """Coordinates snapped to a grid of ``10**-decimals`` degrees (1e-5 is about 1 m), kept valid."""
-    return shapely.set_precision(geometry, 10.0 ** -decimals)
-
-
 @lru_cache(maxsize=4)
 def _level_frame(level: str, tolerance_m: float) -> gpd.GeoDataFrame:
     """The boundaries of one census level, simplified and in EPSG:4326 (cached; callers copy)."""
@@ -376,8 +369,9 @@ def _level_frame(level: str, tolerance_m: float) -> gpd.GeoDataFrame:
              "adm3": ("adm3_name_ko", "sigungu_name_ko")}[level]
     out = gpd.GeoDataFrame({"name_ko": frame[names[0]].astype(str), "context": frame[names[1]].astype(str),
                             "level": level}, geometry=frame.geometry.simplify(tolerance_m), crs=frame.crs)
-    out = out[~out.geometry.is_empty & out.geometry.notna()].to_crs("EPSG:4326")
-    return out.assign(geometry=_rounded(out.geometry.values, _BASE_DECIMALS[level]))
+    # no snapping of coordinates to a grid: repeated vertices give deck.gl's line joins zero-length
+    # segments, which it draws as spikes across the map
+    return out[~out.geometry.is_empty & out.geometry.notna()].to_crs("EPSG:4326")
 
 
 def _check_bounds(bounds: Any) -> tuple[float, float, float, float]:
@@ -455,17 +449,16 @@ def base_geography(bounds: tuple[float, float, float, float] | None = None, *, l
         layers.append(pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": features},
                                 id=f"base_{level}", pickable=pickable, stroked=True, filled=fill or pickable,
                                 get_fill_color=BASE_COLORS["land"] if fill else [0, 0, 0, 0],
-                                get_line_color=colors[level], line_width_min_pixels=widths[level],
-                                line_width_units="pixels", get_line_width=widths[level]))
+                                get_line_color=colors[level], line_width_min_pixels=widths[level]))
         legend.append(LegendEntry(colors[level], words[level], "line"))
         if level == labels:
             points = frame.geometry.representative_point()
             text = pd.DataFrame({"lon": points.x.round(5), "lat": points.y.round(5), "name": frame["name_ko"]})
             layers.append(pdk.Layer("TextLayer", text.to_dict("records"), id=f"base_{level}_labels",
                                     pickable=False, get_position=["lon", "lat"], get_text="name", get_size=12,
-                                    size_units="pixels", get_color=BASE_COLORS["label"], character_set="auto",
-                                    font_family="'Noto Sans CJK KR', 'Noto Sans KR', 'Malgun Gothic', sans-serif",
-                                    outline_width=2, outline_color=[255, 255, 255, 230], font_settings={"sdf": True}))
+                                    get_color=BASE_COLORS["label"], character_set=sorted(
+                                        set("".join(text["name"]))),
+                                    font_family="'Noto Sans CJK KR', 'Noto Sans KR', sans-serif"))
     if fill_land and drawn:
         legend.insert(0, LegendEntry(BASE_COLORS["land"], "land (census boundaries, Statistics Korea)", "box"))
     areas = (pd.concat(drawn, ignore_index=True) if drawn else
